@@ -8,20 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "kpr/diagnostic.hpp"
+
 namespace kpr::k8s {
 
-// A place in a source: a file and a 1-based line and column, or an API URL.
-struct SourceLocation {
-    std::string source;
-    int line = 0;
-    int column = 0;
-
-    std::string str() const {
-        if (line == 0)
-            return source;
-        return fmt::format("{}:{}:{}", source, line, column);
-    }
-};
+using kpr::SourceLocation;
 
 // Identifies one object across sources and re-reads.
 struct ObjectKey {

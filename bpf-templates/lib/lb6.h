@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* IPv6 Service lookup: frontend (VIP, port, protocol) -> a usable backend,
+ * in two hash lookups and one backend lookup whatever the cluster's size. */
+#pragma once
+
+#include "lib/lb.h"
+
+struct kpr_lb6_choice {
+	__be32 address[4];
+	__be16 port;
+	__u16 rev_nat_id;
+};
+
+static __always_inline void kpr_ipv6_copy(__be32 dst[4], const __be32 src[4])
+{
+	dst[0] = src[0];
+	dst[1] = src[1];
+	dst[2] = src[2];
+	dst[3] = src[3];
+}
+
+static __always_inline const struct kpr_service_value *
+kpr_lb6_frontend(const __be32 address[4], __be16 port, __u8 proto)
+{
+	struct kpr_service6_key key = { .port = port, .proto = proto };
+
+	kpr_ipv6_copy(key.address, address);
+	return bpf_map_lookup_elem(&kpr_svc6, &key);
+}
+
+static __always_inline enum kpr_lb_result
+kpr_lb6_pick(const __be32 address[4], __be16 port, __u8 proto, struct kpr_lb6_choice *choice)
+{
+	struct kpr_service6_key key = { .port = port, .proto = proto };
+	const struct kpr_service_value *frontend, *slot;
+	const struct kpr_backend6 *backend;
+	struct kpr_backend_key backend_key;
+
+	kpr_ipv6_copy(key.address, address);
+	frontend = kpr_lb6_frontend(address, port, proto);
+	if (!frontend)
+		return KPR_LB_NOT_A_SERVICE;
+	if (frontend->count == 0)
+		return KPR_LB_NO_BACKEND;
+	key.backend_slot = kpr_lb_random_slot(frontend->count);
+	slot = bpf_map_lookup_elem(&kpr_svc6, &key);
+	if (!slot)
+		return KPR_LB_NO_BACKEND;
+	backend_key.backend_id = slot->backend_id;
+	backend = bpf_map_lookup_elem(&kpr_backend6, &backend_key);
+	if (!backend)
+		return KPR_LB_NO_BACKEND;
+	kpr_ipv6_copy(choice->address, backend->address);
+	choice->port = backend->port;
+	choice->rev_nat_id = frontend->rev_nat_id;
+	return KPR_LB_BACKEND;
+}

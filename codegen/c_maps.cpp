@@ -1,0 +1,26 @@
+// BPF map declaration emission.
+#include "codegen/c_maps.hpp"
+
+#include <fmt/format.h>
+
+namespace kpr::codegen {
+
+std::string emit_c_maps(const std::vector<PlannedMap>& plan) {
+    std::string out;
+    for (const auto& map : plan) {
+        if (!out.empty())
+            out += "\n";
+        out += fmt::format("struct {{\n"
+                           "\t__uint(type, {});\n"
+                           "\t__uint(max_entries, {});\n"
+                           "\t__type(key, struct {});\n"
+                           "\t__type(value, struct {});\n"
+                           "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n"
+                           "}} {} SEC(\".maps\");\n",
+                           layout::c_map_type(map.type), map.capacity, map.key.c_name,
+                           map.value.c_name, map.name);
+    }
+    return out;
+}
+
+} // namespace kpr::codegen

@@ -1,0 +1,115 @@
+// Checks a BPF object's maps against kpr's compiled-in layouts before
+// anything is written to them: each map must be one layout/maps.hpp
+// declares, of the declared kind, and its key and value structs in the
+// object's BTF must have the declared name, size, and fields at the same
+// offsets with the same sizes. A mismatch means the object was built from
+// other layouts than this agent; writing would corrupt the maps.
+#pragma once
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <string>
+#include <vector>
+
+#include <boost/hana/for_each.hpp>
+#include <fmt/format.h>
+
+#include "kpr/layout/maps.hpp"
+
+namespace kpr::runtime {
+
+namespace detail {
+
+inline std::string btf_name(const btf* b, const btf_type* t) {
+    const char* n = btf__name_by_offset(b, t->name_off);
+    return n ? n : "";
+}
+
+// Differences between one struct in the object's BTF and the C++ layout.
+inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDescription& want,
+                           const std::string& what, std::vector<std::string>& problems) {
+    const int resolved = btf__resolve_type(b, type_id);
+    const btf_type* t = resolved > 0 ? btf__type_by_id(b, static_cast<__u32>(resolved)) : nullptr;
+    if (!t || !btf_is_struct(t)) {
+        problems.push_back(fmt::format("{}: not a struct in the object's BTF (kpr-agent expects "
+                                       "struct {})",
+                                       what, want.c_name));
+        return;
+    }
+    const auto name = btf_name(b, t);
+    if (name != want.c_name)
+        problems.push_back(fmt::format("{}: the object has struct {}, kpr-agent expects struct {}",
+                                       what, name, want.c_name));
+    if (t->size != want.size)
+        problems.push_back(fmt::format("{}: struct {} is {} bytes in the object, {} in kpr-agent",
+                                       what, name, t->size, want.size));
+    const auto* members = btf_members(t);
+    const auto count = static_cast<std::size_t>(btf_vlen(t));
+    if (count != want.fields.size())
+        problems.push_back(fmt::format("{}: struct {} has {} fields in the object, {} in kpr-agent",
+                                       what, name, count, want.fields.size()));
+    for (std::size_t i = 0; i < count && i < want.fields.size(); ++i) {
+        const auto& f = want.fields[i];
+        const char* member_name = btf__name_by_offset(b, members[i].name_off);
+        const std::string got_name = member_name ? member_name : "";
+        const auto offset = btf_member_bit_offset(t, static_cast<__u32>(i)) / 8;
+        const auto size = btf__resolve_size(b, members[i].type);
+        if (got_name != f.name)
+            problems.push_back(fmt::format("{}: field {} of struct {} is \"{}\" in the object, "
+                                           "\"{}\" in kpr-agent",
+                                           what, i, name, got_name, f.name));
+        if (offset != f.offset)
+            problems.push_back(fmt::format("{}: field {} of struct {} is at offset {} in the "
+                                           "object, {} in kpr-agent",
+                                           what, f.name, name, offset, f.offset));
+        if (size < 0 || static_cast<std::size_t>(size) != f.size)
+            problems.push_back(fmt::format("{}: field {} of struct {} is {} bytes in the object, "
+                                           "{} in kpr-agent",
+                                           what, f.name, name, size, f.size));
+    }
+}
+
+inline bpf_map_type kernel_map_type(layout::MapType t) {
+    return t == layout::MapType::hash ? BPF_MAP_TYPE_HASH : BPF_MAP_TYPE_LRU_HASH;
+}
+
+} // namespace detail
+
+// Every problem found, each naming the map, the struct and the field; empty
+// when the object's maps are exactly kpr's. The object need only be opened.
+inline std::vector<std::string> check_map_layouts(const bpf_object* object) {
+    std::vector<std::string> problems;
+    const btf* b = bpf_object__btf(object);
+    if (!b)
+        return {"the object carries no BTF, so its map layouts cannot be checked"};
+    const bpf_map* map;
+    bpf_object__for_each_map(map, object) {
+        if (bpf_map__is_internal(map))
+            continue;
+        const std::string name = bpf_map__name(map);
+        bool known = false;
+        boost::hana::for_each(layout::all_maps, [&](const auto& spec) {
+            using Spec = std::remove_cvref_t<decltype(spec)>;
+            if (spec.name != name)
+                return;
+            known = true;
+            if (bpf_map__type(map) != detail::kernel_map_type(spec.type))
+                problems.push_back(fmt::format("map {}: the object declares map type {}, "
+                                               "kpr-agent expects {}",
+                                               name, static_cast<int>(bpf_map__type(map)),
+                                               layout::c_map_type(spec.type)));
+            detail::compare_struct(b, bpf_map__btf_key_type_id(map),
+                                   layout::describe<typename Spec::key_type>(),
+                                   fmt::format("map {} key", name), problems);
+            detail::compare_struct(b, bpf_map__btf_value_type_id(map),
+                                   layout::describe<typename Spec::value_type>(),
+                                   fmt::format("map {} value", name), problems);
+        });
+        if (!known)
+            problems.push_back(fmt::format("map {}: not a map this kpr-agent knows", name));
+    }
+    return problems;
+}
+
+} // namespace kpr::runtime

@@ -1,0 +1,159 @@
+// Brings the socket load balancer's maps, both families, to a desired model:
+// frontends no Service wants any more go first (freeing room), then each
+// Service's frontends are programmed, smallest growth first. A Service that
+// would not fit a map's capacity, or whose writes fail, keeps what it had and
+// is reported; the others are programmed regardless.
+#pragma once
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kpr/diagnostic.hpp"
+#include "kpr/sync/family_programmer.hpp"
+#include "kpr/sync/load_balancer_model.hpp"
+
+namespace kpr::sync {
+
+struct ApplyReport {
+    std::vector<Diagnostic> problems;
+    std::size_t written = 0;   // frontends added or changed
+    std::size_t removed = 0;   // frontends deleted
+    std::size_t unchanged = 0; // frontends already as desired
+};
+
+class ServiceProgrammer {
+  public:
+    // Either family may be absent when the data path was built without it.
+    ServiceProgrammer(FamilyProgrammer<Ipv4Maps>* v4, FamilyProgrammer<Ipv6Maps>* v6) : v4_(v4), v6_(v6) {}
+
+    ApplyReport apply(const LoadBalancerModel& model) {
+        ApplyReport report;
+        report.problems = model.problems;
+        std::vector<Planned> plan;
+        std::set<Frontend> wanted4, wanted6;
+        for (const auto& svc : model.services) {
+            Planned p{&svc, {}, {}, 0};
+            for (const auto& d : svc.frontends) {
+                if (d.frontend.address.is_v4() ? !v4_ : !v6_) {
+                    report.problems.push_back(
+                        Diagnostic{svc.location, svc.service.str(), "spec.clusterIPs",
+                                   fmt::format("{} is {}, and this data path was built without {}",
+                                               d.frontend.address.str(), to_string(d.frontend.address.family()),
+                                               to_string(d.frontend.address.family()))});
+                    continue;
+                }
+                (d.frontend.address.is_v4() ? p.v4 : p.v6).push_back(&d);
+                (d.frontend.address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
+            }
+            plan.push_back(std::move(p));
+        }
+
+        report.removed += remove_unwanted(v4_, wanted4) + remove_unwanted(v6_, wanted6);
+
+        for (auto& p : plan)
+            p.growth = growth(v4_, p.v4) + growth(v6_, p.v6);
+        std::stable_sort(plan.begin(), plan.end(), [](const auto& a, const auto& b) { return a.growth < b.growth; });
+        for (const auto& p : plan)
+            program_service(p, report);
+
+        for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
+        return report;
+    }
+
+  private:
+    struct Planned {
+        const DesiredService* service;
+        std::vector<const DesiredFrontend*> v4, v6;
+        std::ptrdiff_t growth;
+    };
+
+    template <class Fn> void for_each_family(Fn fn) {
+        if (v4_)
+            fn(*v4_);
+        if (v6_)
+            fn(*v6_);
+    }
+
+    template <class F>
+    static std::size_t remove_unwanted(FamilyProgrammer<F>* fam, const std::set<Frontend>& wanted) {
+        if (!fam)
+            return 0;
+        std::size_t removed = 0;
+        for (const auto& f : fam->frontends()) {
+            if (wanted.contains(f))
+                continue;
+            fam->remove(f);
+            ++removed;
+        }
+        return removed;
+    }
+
+    template <class F>
+    static std::ptrdiff_t growth(FamilyProgrammer<F>* fam, const std::vector<const DesiredFrontend*>& frontends) {
+        if (!fam || frontends.empty())
+            return 0;
+        return static_cast<std::ptrdiff_t>(fam->usage_after(frontends).service_entries) -
+               static_cast<std::ptrdiff_t>(fam->usage().service_entries);
+    }
+
+    // Why the frontends would not fit this family's maps, if they would not.
+    template <class F>
+    static std::optional<std::string> overflow(FamilyProgrammer<F>* fam,
+                                               const std::vector<const DesiredFrontend*>& frontends) {
+        if (!fam || frontends.empty())
+            return std::nullopt;
+        const auto now = fam->usage();
+        const auto after = fam->usage_after(frontends);
+        const auto check = [](const auto& map, std::size_t now_entries, std::size_t after_entries)
+            -> std::optional<std::string> {
+            if (after_entries <= map.capacity())
+                return std::nullopt;
+            return fmt::format("does not fit map {}: it would hold {} entries, its capacity is {} ({} in "
+                               "use); the Service keeps what it had",
+                               map.name(), after_entries, map.capacity(), now_entries);
+        };
+        if (auto why = check(fam->service_map(), now.service_entries, after.service_entries))
+            return why;
+        return check(fam->backend_map(), now.backend_entries, after.backend_entries);
+    }
+
+    template <class F>
+    static void program_family(FamilyProgrammer<F>* fam, const std::vector<const DesiredFrontend*>& frontends,
+                               ApplyReport& report) {
+        for (const auto* d : frontends) {
+            if (fam->program(*d))
+                ++report.written;
+            else
+                ++report.unchanged;
+        }
+    }
+
+    void program_service(const Planned& p, ApplyReport& report) {
+        const auto& svc = *p.service;
+        auto why = overflow(v4_, p.v4);
+        if (!why)
+            why = overflow(v6_, p.v6);
+        if (why) {
+            report.problems.push_back(Diagnostic{svc.location, svc.service.str(), "", *why});
+            return;
+        }
+        try {
+            if (!p.v4.empty())
+                program_family(v4_, p.v4, report);
+            if (!p.v6.empty())
+                program_family(v6_, p.v6, report);
+        } catch (const runtime::Error& e) {
+            report.problems.push_back(Diagnostic{svc.location, svc.service.str(), "", e.what()});
+            // The maps are the truth after a failed write.
+            for_each_family([](auto& fam) { fam.read_back(); });
+        }
+    }
+
+    FamilyProgrammer<Ipv4Maps>* v4_;
+    FamilyProgrammer<Ipv6Maps>* v6_;
+};
+
+} // namespace kpr::sync
