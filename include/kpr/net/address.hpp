@@ -66,6 +66,11 @@ class Address {
         return buf;
     }
 
+    // "10.0.0.1:80" or "[fd00::1]:80", as URLs and socket tools write them.
+    std::string with_port(std::uint16_t port) const {
+        return is_v4() ? str() + ":" + std::to_string(port) : "[" + str() + "]:" + std::to_string(port);
+    }
+
     auto operator<=>(const Address&) const = default;
 
   private:

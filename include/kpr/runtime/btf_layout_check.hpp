@@ -26,6 +26,11 @@ inline std::string btf_name(const btf* b, const btf_type* t) {
     return n ? n : "";
 }
 
+inline std::string btf_name_of_member(const btf* b, const btf_member& m) {
+    const char* n = btf__name_by_offset(b, m.name_off);
+    return n ? n : "";
+}
+
 // Differences between one struct in the object's BTF and the C++ layout.
 inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDescription& want,
                            const std::string& what, std::vector<std::string>& problems) {
@@ -44,30 +49,35 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
     if (t->size != want.size)
         problems.push_back(fmt::format("{}: struct {} is {} bytes in the object, {} in kpr-agent",
                                        what, name, t->size, want.size));
+    // Fields are matched by name, so a reordering reads as moved fields.
     const auto* members = btf_members(t);
-    const auto count = static_cast<std::size_t>(btf_vlen(t));
-    if (count != want.fields.size())
-        problems.push_back(fmt::format("{}: struct {} has {} fields in the object, {} in kpr-agent",
-                                       what, name, count, want.fields.size()));
-    for (std::size_t i = 0; i < count && i < want.fields.size(); ++i) {
-        const auto& f = want.fields[i];
-        const char* member_name = btf__name_by_offset(b, members[i].name_off);
-        const std::string got_name = member_name ? member_name : "";
-        const auto offset = btf_member_bit_offset(t, static_cast<__u32>(i)) / 8;
+    const auto count = static_cast<__u32>(btf_vlen(t));
+    std::vector<bool> matched(count, false);
+    for (const auto& f : want.fields) {
+        __u32 i = 0;
+        while (i < count && btf_name_of_member(b, members[i]) != f.name)
+            ++i;
+        if (i == count) {
+            problems.push_back(fmt::format("{}: struct {} has no field {} in the object", what, name, f.name));
+            continue;
+        }
+        matched[i] = true;
+        const auto offset = btf_member_bit_offset(t, i) / 8;
         const auto size = btf__resolve_size(b, members[i].type);
-        if (got_name != f.name)
-            problems.push_back(fmt::format("{}: field {} of struct {} is \"{}\" in the object, "
-                                           "\"{}\" in kpr-agent",
-                                           what, i, name, got_name, f.name));
         if (offset != f.offset)
-            problems.push_back(fmt::format("{}: field {} of struct {} is at offset {} in the "
-                                           "object, {} in kpr-agent",
+            problems.push_back(fmt::format("{}: field {} of struct {} is at offset {} in the object, {} in "
+                                           "kpr-agent",
                                            what, f.name, name, offset, f.offset));
         if (size < 0 || static_cast<std::size_t>(size) != f.size)
-            problems.push_back(fmt::format("{}: field {} of struct {} is {} bytes in the object, "
-                                           "{} in kpr-agent",
+            problems.push_back(fmt::format("{}: field {} of struct {} is {} bytes in the object, {} in "
+                                           "kpr-agent",
                                            what, f.name, name, size, f.size));
     }
+    for (__u32 i = 0; i < count; ++i)
+        if (!matched[i])
+            problems.push_back(fmt::format("{}: struct {} has field {} in the object, which kpr-agent does "
+                                           "not know",
+                                           what, name, btf_name_of_member(b, members[i])));
 }
 
 inline bpf_map_type kernel_map_type(layout::MapType t) {

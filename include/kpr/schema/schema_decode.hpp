@@ -30,6 +30,7 @@
 
 #include "kpr/layout/maps.hpp"
 #include "kpr/schema/cluster_schema.hpp"
+#include "kpr/yaml/documents.hpp"
 #include "kpr/yaml/field_reader.hpp"
 
 namespace kpr::schema {
@@ -95,15 +96,18 @@ std::set<T> read_name_set(yaml::FieldReader& r, const yaml::YamlField& field, Pa
 
 inline SchemaResult decode_cluster_schema(const std::string& text, const std::string& source) {
     SchemaResult result;
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::ParserException& e) {
-        result.errors.push_back({yaml::source_location(source, e.mark), "", "", e.msg});
+    auto documents = yaml::load_yaml_documents(text, source);
+    if (documents.syntax_error) {
+        result.errors.push_back(*documents.syntax_error);
+        return result;
+    }
+    if (documents.documents.size() != 1) {
+        result.errors.push_back({{source, 1, 1}, "", "", fmt::format("expected one YAML document, found {}",
+                                                                      documents.documents.size())});
         return result;
     }
     yaml::FieldReader r(source, result.errors);
-    const auto doc = yaml::YamlField::document(root);
+    const auto doc = yaml::YamlField::document(documents.documents.front());
     if (!r.require_map(doc))
         return result;
     r.reject_unknown_fields(doc, {"apiVersion", "kind", "metadata", "spec"});

@@ -132,6 +132,20 @@ template <class F> class FamilyProgrammer {
         return out;
     }
 
+    // The backends a connect() to the frontend can reach, in slot order.
+    std::vector<BackendAddress> backends_of(const Frontend& f) const {
+        std::vector<BackendAddress> out;
+        const auto it = frontends_.find(f);
+        if (it == frontends_.end())
+            return out;
+        for (auto id : it->second.backend_ids) {
+            const auto b = backend_by_id_.find(id);
+            if (b != backend_by_id_.end())
+                out.push_back({F::from_layout(b->second.address), b->second.port.host()});
+        }
+        return out;
+    }
+
     // Backends no frontend refers to: left over by an agent that stopped
     // half-way. Called once the desired frontends are in place.
     void remove_unreferenced_backends() {

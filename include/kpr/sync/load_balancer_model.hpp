@@ -49,11 +49,7 @@ struct Frontend {
     k8s::Protocol protocol = k8s::Protocol::TCP;
 
     auto operator<=>(const Frontend&) const = default;
-    std::string str() const {
-        if (address.is_v4())
-            return fmt::format("{}:{}/{}", address.str(), port, to_string(protocol));
-        return fmt::format("[{}]:{}/{}", address.str(), port, to_string(protocol));
-    }
+    std::string str() const { return fmt::format("{}/{}", address.with_port(port), to_string(protocol)); }
 };
 
 struct BackendAddress {
@@ -61,6 +57,7 @@ struct BackendAddress {
     std::uint16_t port = 0;
 
     auto operator<=>(const BackendAddress&) const = default;
+    std::string str() const { return address.with_port(port); }
 };
 
 struct DesiredFrontend {

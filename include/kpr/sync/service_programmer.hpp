@@ -17,6 +17,12 @@
 
 namespace kpr::sync {
 
+struct ApplyOptions {
+    // Off while the model may be missing Services that exist (input that
+    // could not be read yet): frontends absent from it are then kept.
+    bool remove_unwanted = true;
+};
+
 struct ApplyReport {
     std::vector<Diagnostic> problems;
     std::size_t written = 0;   // frontends added or changed
@@ -29,7 +35,7 @@ class ServiceProgrammer {
     // Either family may be absent when the data path was built without it.
     ServiceProgrammer(FamilyProgrammer<Ipv4Maps>* v4, FamilyProgrammer<Ipv6Maps>* v6) : v4_(v4), v6_(v6) {}
 
-    ApplyReport apply(const LoadBalancerModel& model) {
+    ApplyReport apply(const LoadBalancerModel& model, ApplyOptions options = {}) {
         ApplyReport report;
         report.problems = model.problems;
         std::vector<Planned> plan;
@@ -51,7 +57,8 @@ class ServiceProgrammer {
             plan.push_back(std::move(p));
         }
 
-        report.removed += remove_unwanted(v4_, wanted4) + remove_unwanted(v6_, wanted6);
+        if (options.remove_unwanted)
+            report.removed += remove_unwanted(v4_, wanted4) + remove_unwanted(v6_, wanted6);
 
         for (auto& p : plan)
             p.growth = growth(v4_, p.v4) + growth(v6_, p.v6);
@@ -59,7 +66,8 @@ class ServiceProgrammer {
         for (const auto& p : plan)
             program_service(p, report);
 
-        for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
+        if (options.remove_unwanted)
+            for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
         return report;
     }
 

@@ -1,0 +1,68 @@
+// Wakes the agent when a watched directory changes: a file written and
+// closed, moved in or out, created or deleted (editors and `kubectl get >
+// file` write in place; tools that replace a file atomically rename into
+// place). Events that arrive together are taken as one change, since the
+// source re-reads whatever changed anyway.
+#pragma once
+
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kpr/runtime/error.hpp"
+#include "kpr/runtime/unique_fd.hpp"
+
+namespace kpr::k8s {
+
+class FileWatcher {
+  public:
+    enum class Wake { changed, stop };
+
+    explicit FileWatcher(const std::vector<std::filesystem::path>& directories)
+        : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+        if (!fd_)
+            throw runtime::Error(fmt::format("inotify: {}", runtime::errno_text(errno)));
+        constexpr std::uint32_t events =
+            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF;
+        for (const auto& dir : directories)
+            if (::inotify_add_watch(fd_.get(), dir.c_str(), events) < 0)
+                throw runtime::Error(
+                    fmt::format("watching {}: {}", dir.string(), runtime::errno_text(errno)));
+    }
+
+    // Blocks until something changed or `stop_fd` became readable.
+    Wake wait(int stop_fd) {
+        std::array<pollfd, 2> fds{{{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}}};
+        for (;;) {
+            if (::poll(fds.data(), fds.size(), -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                throw runtime::Error(fmt::format("poll: {}", runtime::errno_text(errno)));
+            }
+            if (fds[1].revents != 0)
+                return Wake::stop;
+            if (fds[0].revents != 0) {
+                drain();
+                return Wake::changed;
+            }
+        }
+    }
+
+  private:
+    void drain() {
+        alignas(inotify_event) std::array<char, 16384> buf;
+        while (::read(fd_.get(), buf.data(), buf.size()) > 0) {
+        }
+    }
+
+    runtime::UniqueFd fd_;
+};
+
+} // namespace kpr::k8s

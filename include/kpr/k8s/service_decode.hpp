@@ -1,0 +1,181 @@
+// Decoding a v1/Service's spec into the typed Service, checking what the API
+// server would check of the fields kpr acts on. Fields kpr does not model
+// (selector, sessionAffinity, status, ...) are not looked at.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kpr/k8s/common_fields.hpp"
+#include "kpr/yaml/field_reader.hpp"
+#include "kpr/k8s/port_name.hpp"
+#include "kpr/k8s/service.hpp"
+
+namespace kpr::k8s {
+
+inline std::optional<ServiceType> parse_service_type(std::string_view s) {
+    if (s == "ClusterIP")
+        return ServiceType::ClusterIP;
+    if (s == "NodePort")
+        return ServiceType::NodePort;
+    if (s == "LoadBalancer")
+        return ServiceType::LoadBalancer;
+    if (s == "ExternalName")
+        return ServiceType::ExternalName;
+    return std::nullopt;
+}
+
+struct ServiceClusterIps {
+    std::vector<net::Address> addresses;
+    bool headless = false;
+};
+
+// spec.clusterIP and spec.clusterIPs. The API server keeps clusterIP equal
+// to clusterIPs[0]; either may be given alone. "None" (the only entry) makes
+// the service headless.
+inline ServiceClusterIps decode_cluster_ips(yaml::FieldReader& reader, const yaml::YamlField& spec) {
+    const yaml::YamlField single = spec.child("clusterIP");
+    const yaml::YamlField listed = spec.child("clusterIPs");
+    const std::optional<std::string> single_text = reader.read_string(single);
+    const std::vector<yaml::YamlField> listed_fields = reader.read_list(listed);
+
+    // The texts to read, each with the field it came from.
+    std::vector<std::pair<const yaml::YamlField*, std::string>> entries;
+    for (const yaml::YamlField& field : listed_fields)
+        if (auto text = reader.read_string(field))
+            entries.emplace_back(&field, std::move(*text));
+    if (listed_fields.empty() && single_text && !single_text->empty())
+        entries.emplace_back(&single, *single_text);
+    else if (!entries.empty() && single_text && !single_text->empty() &&
+             entries.front().second != *single_text)
+        reader.report(*entries.front().first, fmt::format("{:?} does not match spec.clusterIP {:?}",
+                                                          entries.front().second, *single_text));
+
+    ServiceClusterIps out;
+    if (entries.size() == 1 && entries.front().second == "None") {
+        out.headless = true;
+        return out;
+    }
+    if (entries.size() > 2)
+        reader.report(listed, fmt::format("at most two addresses (one IPv4, one IPv6), got {}",
+                                          entries.size()));
+    for (const auto& [field, text] : entries) {
+        if (text == "None") {
+            reader.report(*field, "\"None\" (headless) must be the only cluster IP");
+            continue;
+        }
+        const auto address = read_address(reader, *field);
+        if (!address)
+            continue;
+        if (!out.addresses.empty() && out.addresses.front().family() == address->family())
+            reader.report(*field,
+                          fmt::format("{:?} is {} like {:?}; a dual-stack service has one IPv4 and "
+                                      "one IPv6 address",
+                                      text, net::to_string(address->family()),
+                                      out.addresses.front().str()));
+        out.addresses.push_back(*address);
+    }
+    return out;
+}
+
+// A number, or the name of a container port. Written without quotes and
+// made of digits it is a number; otherwise it is a name.
+inline std::optional<std::variant<std::uint16_t, std::string>>
+decode_target_port(yaml::FieldReader& reader, const yaml::YamlField& field) {
+    if (!field.present())
+        return std::nullopt;
+    if (yaml::FieldReader::is_integer_text(field.node()))
+        return read_port_number(reader, field);
+    if (!field.node().IsScalar()) {
+        reader.report(field, fmt::format("expected a port number or name, got {}",
+                                         yaml::describe_node(field.node())));
+        return std::nullopt;
+    }
+    const std::string& name = field.node().Scalar();
+    if (auto problem = port_name_problem(name)) {
+        reader.report(field, fmt::format("{:?} is not a valid port name: {}", name, *problem));
+        return std::nullopt;
+    }
+    return name;
+}
+
+inline ServicePort decode_service_port(yaml::FieldReader& reader, const yaml::YamlField& field) {
+    ServicePort port;
+    port.name = reader.read_string(field.child("name")).value_or("");
+    const yaml::YamlField number = field.child("port");
+    if (reader.require(number))
+        port.port = read_port_number(reader, number).value_or(0);
+    port.protocol = read_protocol(reader, field.child("protocol"));
+    const yaml::YamlField target = field.child("targetPort");
+    if (auto target_port = decode_target_port(reader, target))
+        port.target_port = std::move(*target_port);
+    else
+        port.target_port = port.port;
+    return port;
+}
+
+// spec.ports: each port valid, named when there are several, names unique
+// and (port, protocol) pairs unique.
+inline std::vector<ServicePort> decode_service_ports(yaml::FieldReader& reader, const yaml::YamlField& spec) {
+    const std::vector<yaml::YamlField> fields = reader.read_list(spec.child("ports"));
+    std::vector<ServicePort> ports;
+    std::map<std::string, std::size_t> index_by_name;
+    std::map<std::pair<std::uint16_t, Protocol>, std::size_t> index_by_number;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!reader.require_map(fields[i]))
+            continue;
+        ServicePort port = decode_service_port(reader, fields[i]);
+        const yaml::YamlField name = fields[i].child("name");
+        if (port.name.empty()) {
+            // A name that is not a string was reported already.
+            if (fields.size() > 1 && (!name.present() || name.node().IsScalar()))
+                reader.report(name, "required when the service has more than one port");
+        } else if (auto [it, fresh] = index_by_name.try_emplace(port.name, i); !fresh) {
+            reader.report(name, fmt::format("duplicate name {:?} (also spec.ports[{}])", port.name,
+                                            it->second));
+        }
+        if (port.port != 0) {
+            const auto [it, fresh] = index_by_number.try_emplace({port.port, port.protocol}, i);
+            if (!fresh)
+                reader.report(fields[i].child("port"),
+                              fmt::format("duplicate port {}/{} (also spec.ports[{}])", port.port,
+                                          to_string(port.protocol), it->second));
+        }
+        ports.push_back(std::move(port));
+    }
+    return ports;
+}
+
+// The Service in the document; meaningful only when the reader reported no
+// new error.
+inline Service decode_service(yaml::FieldReader& reader, const yaml::YamlField& document, ObjectMeta meta) {
+    Service service;
+    service.meta = std::move(meta);
+    const yaml::YamlField spec = document.child("spec");
+    reader.expect_map(spec);
+    const yaml::YamlField type = spec.child("type");
+    if (auto text = reader.read_string(type)) {
+        if (auto parsed = parse_service_type(*text))
+            service.type = *parsed;
+        else
+            reader.report(type, fmt::format("unsupported service type {:?} (expected ClusterIP, "
+                                            "NodePort, LoadBalancer or ExternalName)",
+                                            *text));
+    }
+    ServiceClusterIps cluster_ips = decode_cluster_ips(reader, spec);
+    service.cluster_ips = std::move(cluster_ips.addresses);
+    service.headless = cluster_ips.headless;
+    service.ports = decode_service_ports(reader, spec);
+    return service;
+}
+
+} // namespace kpr::k8s
