@@ -242,6 +242,23 @@ TEST_F(Fixture, LeftoversOfAnInterruptedAgentAreCleanedUp) {
     EXPECT_EQ(v4.resolve(web.frontend), backends_of(web));
 }
 
+TEST_F(Fixture, AnUntrustedModelOnlyAddsFrontends) {
+    const auto web = frontend("10.96.0.10", 80, {"10.244.0.11", "10.244.0.12"});
+    const auto api = frontend("10.96.0.20", 80, {"10.244.0.21"});
+    apply({service("api", {api}), service("web", {web})});
+    FamilyProgrammer<Ipv4Maps> p4(v4.services, v4.backends);
+    ServiceProgrammer programmer(&p4, nullptr);
+    // web lost a backend and api is missing, as if their objects could not be read.
+    const auto db = frontend("10.96.0.30", 5432, {"10.244.0.31"});
+    const auto report = programmer.apply({{service("db", {db}), service("web", {frontend("10.96.0.10", 80, {"10.244.0.11"})})}, {}},
+                                         ApplyScope::new_frontends_only);
+    EXPECT_EQ(report.written, 1u);
+    EXPECT_EQ(report.removed, 0u);
+    EXPECT_EQ(v4.resolve(web.frontend), backends_of(web));
+    EXPECT_EQ(v4.resolve(api.frontend), backends_of(api));
+    EXPECT_EQ(v4.resolve(db.frontend), backends_of(db));
+}
+
 TEST_F(Fixture, AFamilyTheDataPathLacksIsReported) {
     FamilyProgrammer<Ipv4Maps> p4(v4.services, v4.backends);
     ServiceProgrammer programmer(&p4, nullptr);

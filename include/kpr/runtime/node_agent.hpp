@@ -64,18 +64,22 @@ inline int run_agent(const AgentOptions& o) {
     // Watching starts before the first read, so no change slips in between.
     k8s::FileWatcher watcher(source.watch_directories());
     // Until the input has been read once without a problem, it may lack
-    // Services that exist, so nothing is removed on its account.
+    // objects that exist (a file broken before the agent started), so what
+    // is programmed is neither changed nor removed on its account. Later,
+    // the source keeps each object's last good version itself.
     bool input_trusted = false;
     for (unsigned generation = 1;; ++generation) {
         auto problems = source.reload();
         input_trusted = input_trusted || problems.empty();
         const auto model = sync::build_model(source.state(), {o.proxy_name});
-        auto report = tables.programmer().apply(model, {.remove_unwanted = input_trusted});
+        auto report = tables.programmer().apply(
+            model, input_trusted ? sync::ApplyScope::everything : sync::ApplyScope::new_frontends_only);
         problems.insert(problems.end(), report.problems.begin(), report.problems.end());
         for (const auto& p : problems)
             log("{}", p.str());
         if (!input_trusted)
-            log("frontends missing from the input are kept until it reads without a problem");
+            log("until the input reads without a problem, only new frontends are programmed; the others "
+                "keep their backends");
         fmt::print("synced generation={} frontends={} written={} removed={} unchanged={} problems={}\n",
                    generation, tables.contents().size(), report.written, report.removed, report.unchanged,
                    problems.size());

@@ -82,8 +82,8 @@ std::set<T> read_name_set(yaml::FieldReader& r, const yaml::YamlField& field, Pa
             continue;
         const auto value = parse(*text);
         if (!value) {
-            r.report(item, fmt::format("unknown value {:?}{} (expected one of {})", *text,
-                                       yaml::did_you_mean(*text, names), fmt::join(names, ", ")));
+            r.report(item, fmt::format("{:?} is not one of {}{}", *text, fmt::join(names, ", "),
+                                       yaml::did_you_mean(*text, names)));
             continue;
         }
         if (!out.insert(*value).second)
@@ -121,9 +121,13 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
     const auto metadata = doc.child("metadata");
     if (r.require_map(metadata)) {
         r.reject_unknown_fields(metadata, {"name"});
-        if (r.require(metadata.child("name")))
-            schema.name = r.read_string(metadata.child("name")).value_or("");
-        r.name_object(fmt::format("{} {}", schema_kind, schema.name));
+        const auto name = metadata.child("name");
+        if (const auto text = r.read_string(name); text && !text->empty()) {
+            schema.name = *text;
+            r.name_object(fmt::format("{} {}", schema_kind, schema.name));
+        } else if (!name.present() || name.node().IsScalar()) { // else reported as not a string
+            r.report(name, "required");
+        }
     }
 
     const auto spec = doc.child("spec");

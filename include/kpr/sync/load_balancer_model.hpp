@@ -12,10 +12,11 @@
 //   their port with the Service port's name and protocol; that port number is
 //   already resolved per pod, which is how named target ports work.
 // - Endpoints are deduplicated by address and port across slices (a ready
-//   copy wins). Ready endpoints are used; only when there is none,
-//   serving-and-terminating ones are (so a rolling update that leaves only
-//   terminating pods keeps working, as kube-proxy does since 1.26);
-//   otherwise the frontend has no backend and connecting fails at once.
+//   copy wins, else a serving one). Ready endpoints are used; only when
+//   there is none, serving-and-terminating ones are (so a rolling update
+//   that leaves only terminating pods keeps working, as kube-proxy does
+//   since 1.26); otherwise the frontend has no backend and connecting fails
+//   at once.
 // - Two Services claiming the same cluster IP, port and protocol: the one
 //   that sorts first by namespace/name keeps it; the other is reported.
 #pragma once
@@ -83,8 +84,11 @@ struct LoadBalancerModel {
 inline bool is_proxied(const k8s::Service& svc, const ModelOptions& options) {
     if (svc.type == k8s::ServiceType::ExternalName || svc.headless || svc.cluster_ips.empty())
         return false;
+    // Like kube-proxy's "label does not exist" selector: with no proxy name
+    // of our own, even an empty value names another proxy.
     const auto label = svc.meta.labels.find(std::string(service_proxy_name_label));
-    return label == svc.meta.labels.end() || label->second == options.proxy_name;
+    return label == svc.meta.labels.end() ||
+           (!options.proxy_name.empty() && label->second == options.proxy_name);
 }
 
 namespace detail {
@@ -105,6 +109,11 @@ inline SliceIndex index_slices(const k8s::ClusterState& state) {
     return index;
 }
 
+// Ready beats serving-and-terminating, which beats neither.
+inline int usefulness(const k8s::EndpointConditions& c) {
+    return c.ready ? 2 : c.serving && c.terminating ? 1 : 0;
+}
+
 inline std::vector<BackendAddress> usable_backends(const std::vector<const k8s::EndpointSlice*>& slices,
                                                    net::Family family, const k8s::ServicePort& port) {
     // Per address and port, the best conditions any slice reports.
@@ -122,7 +131,7 @@ inline std::vector<BackendAddress> usable_backends(const std::vector<const k8s::
                 continue;
             auto [it, inserted] = endpoints.try_emplace(BackendAddress{ep.addresses.front(), *slice_port->port},
                                                         ep.conditions);
-            if (!inserted && ep.conditions.ready && !it->second.ready)
+            if (!inserted && usefulness(ep.conditions) > usefulness(it->second))
                 it->second = ep.conditions;
         }
     }

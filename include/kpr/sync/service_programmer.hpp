@@ -17,10 +17,14 @@
 
 namespace kpr::sync {
 
-struct ApplyOptions {
-    // Off while the model may be missing Services that exist (input that
-    // could not be read yet): frontends absent from it are then kept.
-    bool remove_unwanted = true;
+enum class ApplyScope {
+    // Make the maps hold exactly the model.
+    everything,
+    // Only add frontends the maps lack; change and remove nothing. For a
+    // model that may lack objects that exist (input not yet read without a
+    // problem, as after a restart over a broken file): what is programmed
+    // stays as it was rather than lose a backend or a Service.
+    new_frontends_only,
 };
 
 struct ApplyReport {
@@ -35,7 +39,8 @@ class ServiceProgrammer {
     // Either family may be absent when the data path was built without it.
     ServiceProgrammer(FamilyProgrammer<Ipv4Maps>* v4, FamilyProgrammer<Ipv6Maps>* v6) : v4_(v4), v6_(v6) {}
 
-    ApplyReport apply(const LoadBalancerModel& model, ApplyOptions options = {}) {
+    ApplyReport apply(const LoadBalancerModel& model, ApplyScope scope = ApplyScope::everything) {
+        const bool everything = scope == ApplyScope::everything;
         ApplyReport report;
         report.problems = model.problems;
         std::vector<Planned> plan;
@@ -51,13 +56,17 @@ class ServiceProgrammer {
                                                to_string(d.frontend.address.family()))});
                     continue;
                 }
+                if (!everything && programmed(d.frontend)) {
+                    ++report.unchanged;
+                    continue;
+                }
                 (d.frontend.address.is_v4() ? p.v4 : p.v6).push_back(&d);
                 (d.frontend.address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
             }
             plan.push_back(std::move(p));
         }
 
-        if (options.remove_unwanted)
+        if (everything)
             report.removed += remove_unwanted(v4_, wanted4) + remove_unwanted(v6_, wanted6);
 
         for (auto& p : plan)
@@ -66,7 +75,7 @@ class ServiceProgrammer {
         for (const auto& p : plan)
             program_service(p, report);
 
-        if (options.remove_unwanted)
+        if (everything)
             for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
         return report;
     }
@@ -77,6 +86,10 @@ class ServiceProgrammer {
         std::vector<const DesiredFrontend*> v4, v6;
         std::ptrdiff_t growth;
     };
+
+    bool programmed(const Frontend& f) const {
+        return f.address.is_v4() ? v4_->programmed(f) : v6_->programmed(f);
+    }
 
     template <class Fn> void for_each_family(Fn fn) {
         if (v4_)

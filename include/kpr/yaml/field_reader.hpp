@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -112,9 +113,14 @@ inline std::string describe_node(const YAML::Node& node) {
 
 // " (did you mean \"families\"?)" when one of `known` is a likely
 // intended spelling of `word`, else "". Likely: at most a third of its
-// letters (and at least one) differ, counting insertions and deletions.
+// letters (and at least one) differ, counting insertions and deletions and
+// ignoring case ("ipv6" for "IPv6").
 inline std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& known) {
     const auto distance = [](std::string_view a, std::string_view b) {
+        const auto same = [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) ==
+                   std::tolower(static_cast<unsigned char>(y));
+        };
         std::vector<std::size_t> row(b.size() + 1);
         for (std::size_t j = 0; j <= b.size(); ++j)
             row[j] = j;
@@ -122,7 +128,7 @@ inline std::string did_you_mean(std::string_view word, const std::vector<std::st
             std::size_t diagonal = row[0];
             row[0] = i;
             for (std::size_t j = 1; j <= b.size(); ++j) {
-                const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+                const std::size_t substitution = diagonal + (same(a[i - 1], b[j - 1]) ? 0 : 1);
                 diagonal = row[j];
                 row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
             }
@@ -179,12 +185,19 @@ class FieldReader {
 
     bool require_map(const YamlField& field) { return require(field) && expect_map(field); }
 
-    // Reports each key of a map that is not one of `known`: a misspelt
-    // field must not silently fall back to its default.
+    // Reports each key of a map that is not one of `known`, placed at the
+    // key (its value may start lines later): a misspelt field must not
+    // silently fall back to its default.
     void reject_unknown_fields(const YamlField& field, const std::vector<std::string_view>& known) {
-        for (const auto& [key, value] : field.entries())
+        if (!field.node().IsMap())
+            return;
+        for (const auto& entry : field.node()) {
+            const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
             if (std::find(known.begin(), known.end(), key) == known.end())
-                report(value, fmt::format("unknown field{}", did_you_mean(key, known)));
+                errors_.push_back({source_location(source_, entry.first.Mark()), object_,
+                                   field.child(key).path(),
+                                   fmt::format("unknown field{}", did_you_mean(key, known))});
+        }
     }
 
     std::vector<YamlField> read_list(const YamlField& field) {

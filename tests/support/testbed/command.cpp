@@ -90,6 +90,13 @@ std::string run(const std::vector<std::string>& argv) {
     return std::move(finished.output);
 }
 
+CommandResult run_unchecked(const std::vector<std::string>& argv) {
+    Finished finished = run_to_completion(argv);
+    const int status = finished.wait_status;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return {code, std::move(finished.output), std::move(finished.errors)};
+}
+
 bool try_run(const std::vector<std::string>& argv) noexcept {
     try {
         const Finished finished = run_to_completion(argv);

@@ -90,11 +90,15 @@ void sweep_debris() {
         report("cgroups", e.what());
     }
 
-    for (const auto& pins : debris_in("/sys/fs/bpf/kpr")) {
-        std::error_code ec;
-        std::filesystem::remove_all(pins, ec);
-        if (ec)
-            report(pins, ec.message());
+    // Pinned maps and links (unpinning detaches the programs), then the
+    // source files kpr-agent read.
+    for (const auto& dir : {std::filesystem::path("/sys/fs/bpf/kpr"), std::filesystem::temp_directory_path()}) {
+        for (const auto& leftover : debris_in(dir)) {
+            std::error_code ec;
+            std::filesystem::remove_all(leftover, ec);
+            if (ec)
+                report(leftover, ec.message());
+        }
     }
 }
 

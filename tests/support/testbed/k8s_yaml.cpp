@@ -1,0 +1,64 @@
+// YAML text for the Kubernetes objects tests feed kpr-agent.
+#include "testbed/k8s_yaml.hpp"
+
+#include <fmt/format.h>
+
+namespace kpr::testbed {
+
+std::string service_yaml(const ServiceSpec& s) {
+    std::string out = fmt::format("apiVersion: v1\n"
+                                  "kind: Service\n"
+                                  "metadata:\n"
+                                  "  name: {}\n"
+                                  "  namespace: default\n",
+                                  s.name);
+    if (!s.proxy_name_label.empty())
+        out += fmt::format("  labels:\n    service.kubernetes.io/service-proxy-name: {}\n", s.proxy_name_label);
+    out += "spec:\n  type: ClusterIP\n";
+    if (!s.cluster_ips.empty()) {
+        out += fmt::format("  clusterIP: {}\n  clusterIPs:\n", s.cluster_ips.front());
+        for (const auto& ip : s.cluster_ips)
+            out += fmt::format("  - {}\n", ip);
+    }
+    out += "  ports:\n";
+    for (const auto& p : s.ports)
+        out += fmt::format("  - name: {}\n    port: {}\n    protocol: {}\n    targetPort: {}\n",
+                           p.name.empty() ? "\"\"" : p.name, p.port, p.protocol, p.target_port);
+    return out;
+}
+
+std::string endpoint_slice_yaml(const EndpointSliceSpec& s) {
+    std::string out = fmt::format("apiVersion: discovery.k8s.io/v1\n"
+                                  "kind: EndpointSlice\n"
+                                  "metadata:\n"
+                                  "  name: {}\n"
+                                  "  namespace: default\n"
+                                  "  labels:\n"
+                                  "    kubernetes.io/service-name: {}\n"
+                                  "    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io\n"
+                                  "addressType: {}\n"
+                                  "ports:\n",
+                                  s.name, s.service, s.address_type);
+    for (const auto& p : s.ports)
+        out += fmt::format("- name: {}\n  port: {}\n  protocol: {}\n", p.name.empty() ? "\"\"" : p.name, p.port,
+                           p.protocol);
+    out += s.endpoints.empty() ? "endpoints: []\n" : "endpoints:\n";
+    for (const auto& e : s.endpoints)
+        out += fmt::format("- addresses: [\"{}\"]\n"
+                           "  conditions: {{ready: {}, serving: {}, terminating: {}}}\n"
+                           "  nodeName: node-1\n",
+                           e.address, e.ready, e.serving, e.terminating);
+    return out;
+}
+
+std::string yaml_documents(const std::vector<std::string>& documents) {
+    std::string out;
+    for (const auto& d : documents) {
+        if (!out.empty())
+            out += "---\n";
+        out += d;
+    }
+    return out;
+}
+
+} // namespace kpr::testbed

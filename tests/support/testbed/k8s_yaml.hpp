@@ -1,0 +1,54 @@
+// Kubernetes objects as a test or the demo writes them for kpr-agent's file
+// source: a v1 Service and a discovery.k8s.io/v1 EndpointSlice, shaped as
+// the API server would store them, built from the few fields a test varies.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kpr::testbed {
+
+struct ServicePortSpec {
+    std::string name;
+    int port;
+    std::string target_port; // a number or a container port name
+    std::string protocol = "TCP";
+};
+
+struct ServiceSpec {
+    std::string name;
+    std::vector<std::string> cluster_ips; // "None" for headless
+    std::vector<ServicePortSpec> ports;
+    std::string proxy_name_label; // service.kubernetes.io/service-proxy-name, when not empty
+};
+
+struct EndpointSpec {
+    std::string address;
+    bool ready = true;
+    bool serving = true;
+    bool terminating = false;
+};
+
+struct SlicePortSpec {
+    std::string name;
+    int port;
+    std::string protocol = "TCP";
+};
+
+struct EndpointSliceSpec {
+    std::string name;
+    std::string service;
+    std::string address_type; // IPv4 or IPv6
+    std::vector<SlicePortSpec> ports;
+    std::vector<EndpointSpec> endpoints;
+};
+
+// Both in namespace "default", each as one YAML document ending in a newline.
+std::string service_yaml(const ServiceSpec& service);
+std::string endpoint_slice_yaml(const EndpointSliceSpec& slice);
+
+// Documents joined with "---" separators.
+std::string yaml_documents(const std::vector<std::string>& documents);
+
+} // namespace kpr::testbed
