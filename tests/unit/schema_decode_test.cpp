@@ -212,6 +212,19 @@ spec:
               (std::vector<Reported>{{4, 9, "", "metadata.name", "required"}}));
 }
 
+TEST(SchemaDecode, TheNameMustBeADnsLabel) {
+    EXPECT_EQ(errors(R"(apiVersion: kpr.dev/v1alpha1
+kind: ClusterDatapath
+metadata:
+  name: "Prod */ cluster"
+spec:
+  families: [IPv4]
+)"),
+              (std::vector<Reported>{{4, 9, "ClusterDatapath Prod */ cluster", "metadata.name",
+                                      "\"Prod */ cluster\" is not a DNS label (1-63 of a-z, 0-9 and '-', starting "
+                                      "and ending with a letter or digit)"}}));
+}
+
 // --- families and hooks ---
 
 TEST(SchemaDecode, MissingFamilies) {

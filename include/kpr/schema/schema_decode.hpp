@@ -57,6 +57,13 @@ struct SchemaResult {
 
 namespace detail {
 
+inline bool is_dns_label(std::string_view s) {
+    const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back()))
+        return false;
+    return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
 inline std::optional<net::Family> parse_family(std::string_view s) {
     if (s == "IPv4")
         return net::Family::ipv4;
@@ -125,6 +132,11 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
         if (const auto text = r.read_string(name); text && !text->empty()) {
             schema.name = *text;
             r.name_object(fmt::format("{} {}", schema_kind, schema.name));
+            // The name goes into generated sources and file names.
+            if (!detail::is_dns_label(*text))
+                r.report(name, fmt::format("{:?} is not a DNS label (1-63 of a-z, 0-9 and '-', starting and ending "
+                                           "with a letter or digit)",
+                                           *text));
         } else if (!name.present() || name.node().IsScalar()) { // else reported as not a string
             r.report(name, "required");
         }
