@@ -1,39 +1,9 @@
-// An owned file descriptor, closed exactly once; shared by the test library and
-// the probe programs, which cannot link the library (it depends on them).
+// The test bed and the probe programs own descriptors the way the runtime
+// does; the probes include only this header-only part of kpr.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "kpr/runtime/unique_fd.hpp"
 
 namespace kpr::testbed {
-
-class UniqueFd {
-  public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
-        if (this != &other)
-            reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() { reset(); }
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    explicit operator bool() const { return valid(); }
-
-    void reset(int fd = -1) {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
-
+using runtime::UniqueFd;
 } // namespace kpr::testbed
