@@ -27,7 +27,7 @@ kpr_lb4_pick(__be32 address, __be16 port, __u8 proto, struct kpr_lb4_choice *cho
 	const struct kpr_backend4 *backend;
 	struct kpr_backend_key backend_key;
 
-	frontend = kpr_lb4_frontend(address, port, proto);
+	frontend = bpf_map_lookup_elem(&kpr_svc4, &key);
 	if (!frontend)
 		return KPR_LB_NOT_A_SERVICE;
 	if (frontend->count == 0)

@@ -37,7 +37,7 @@ kpr_lb6_pick(const __be32 address[4], __be16 port, __u8 proto, struct kpr_lb6_ch
 	struct kpr_backend_key backend_key;
 
 	kpr_ipv6_copy(key.address, address);
-	frontend = kpr_lb6_frontend(address, port, proto);
+	frontend = bpf_map_lookup_elem(&kpr_svc6, &key);
 	if (!frontend)
 		return KPR_LB_NOT_A_SERVICE;
 	if (frontend->count == 0)

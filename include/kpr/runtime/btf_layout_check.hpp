@@ -21,14 +21,9 @@ namespace kpr::runtime {
 
 namespace detail {
 
-inline std::string btf_name(const btf* b, const btf_type* t) {
-    const char* n = btf__name_by_offset(b, t->name_off);
-    return n ? n : "";
-}
-
-inline std::string btf_name_of_member(const btf* b, const btf_member& m) {
-    const char* n = btf__name_by_offset(b, m.name_off);
-    return n ? n : "";
+inline std::string btf_string(const btf* b, __u32 offset) {
+    const char* s = btf__name_by_offset(b, offset);
+    return s ? s : "";
 }
 
 // Differences between one struct in the object's BTF and the C++ layout.
@@ -42,7 +37,7 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
                                        what, want.c_name));
         return;
     }
-    const auto name = btf_name(b, t);
+    const auto name = btf_string(b, t->name_off);
     if (name != want.c_name)
         problems.push_back(fmt::format("{}: the object has struct {}, kpr-agent expects struct {}",
                                        what, name, want.c_name));
@@ -55,7 +50,7 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
     std::vector<bool> matched(count, false);
     for (const auto& f : want.fields) {
         __u32 i = 0;
-        while (i < count && btf_name_of_member(b, members[i]) != f.name)
+        while (i < count && btf_string(b, members[i].name_off) != f.name)
             ++i;
         if (i == count) {
             problems.push_back(fmt::format("{}: struct {} has no field {} in the object", what, name, f.name));
@@ -77,7 +72,7 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
         if (!matched[i])
             problems.push_back(fmt::format("{}: struct {} has field {} in the object, which kpr-agent does "
                                            "not know",
-                                           what, name, btf_name_of_member(b, members[i])));
+                                           what, name, btf_string(b, members[i].name_off)));
 }
 
 inline bpf_map_type kernel_map_type(layout::MapType t) {

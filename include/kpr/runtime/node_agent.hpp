@@ -81,7 +81,7 @@ inline int run_agent(const AgentOptions& o) {
             log("until the input reads without a problem, only new frontends are programmed; the others "
                 "keep their backends");
         fmt::print("synced generation={} frontends={} written={} removed={} unchanged={} problems={}\n",
-                   generation, tables.contents().size(), report.written, report.removed, report.unchanged,
+                   generation, tables.frontend_count(), report.written, report.removed, report.unchanged,
                    problems.size());
         std::fflush(stdout);
         if (o.once)

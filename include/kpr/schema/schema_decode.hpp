@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/hana/for_each.hpp>
+#include <boost/hana/fold_left.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -49,6 +49,16 @@ inline constexpr MapDefault map_defaults[] = {
     {"backends", 65536},
     {"sockRevNat", 262144},
 };
+
+constexpr bool has_map_default(std::string_view name) {
+    for (const auto& d : map_defaults)
+        if (d.name == name)
+            return true;
+    return false;
+}
+static_assert(boost::hana::fold_left(layout::all_maps, true,
+                                     [](bool ok, const auto& spec) { return ok && has_map_default(spec.capacity); }),
+              "every map of layout/maps.hpp needs its capacity in map_defaults");
 
 struct SchemaResult {
     std::optional<ClusterSchema> schema; // set only when there is no error

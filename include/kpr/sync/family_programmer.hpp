@@ -43,6 +43,7 @@ template <class F> class FamilyProgrammer {
     BackendMap& backend_map() { return backends_; }
     MapUsage usage() const { return {service_entries_, backend_by_id_.size()}; }
     bool programmed(const Frontend& f) const { return frontends_.contains(f); }
+    std::size_t frontend_count() const { return frontends_.size(); }
 
     // What the maps would hold with `frontends` programmed as desired.
     MapUsage usage_after(const std::vector<const DesiredFrontend*>& frontends) const {
@@ -93,11 +94,9 @@ template <class F> class FamilyProgrammer {
                 continue;
             services_.update(service_key<F>(f, slot), layout::ServiceValue{id, 0, p.rev_nat_id});
         }
-        services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id});
-        for (auto slot = static_cast<std::size_t>(count) + 1; slot <= p.backend_ids.size(); ++slot)
-            services_.erase(service_key<F>(f, static_cast<std::uint16_t>(slot)));
-        for (auto slot : p.strays)
-            services_.erase(service_key<F>(f, slot));
+        if (fresh || count != p.backend_ids.size())
+            services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id});
+        erase_slots(f, p, count + 1);
 
         const auto old_ids = std::exchange(p.backend_ids, ids);
         p.strays.clear();
@@ -114,10 +113,7 @@ template <class F> class FamilyProgrammer {
             return;
         auto& p = it->second;
         services_.erase(service_key<F>(f, 0));
-        for (std::size_t slot = 1; slot <= p.backend_ids.size(); ++slot)
-            services_.erase(service_key<F>(f, static_cast<std::uint16_t>(slot)));
-        for (auto slot : p.strays)
-            services_.erase(service_key<F>(f, slot));
+        erase_slots(f, p, 1);
         for (auto id : p.backend_ids)
             release_backend(id);
         rev_nat_ids_.release(p.rev_nat_id);
@@ -222,6 +218,14 @@ template <class F> class FamilyProgrammer {
         std::vector<std::uint16_t> strays;      // slots beyond the count, to delete
         std::size_t entries;                    // map entries this frontend holds
     };
+
+    // Deletes the frontend's slots from `first` on, and its stray slots.
+    void erase_slots(const Frontend& f, const Programmed& p, std::size_t first) {
+        for (auto slot = first; slot <= p.backend_ids.size(); ++slot)
+            services_.erase(service_key<F>(f, static_cast<std::uint16_t>(slot)));
+        for (auto slot : p.strays)
+            services_.erase(service_key<F>(f, slot));
+    }
 
     std::uint16_t allocate_rev_nat(const Frontend& f) {
         const auto id = rev_nat_ids_.allocate();

@@ -63,6 +63,10 @@ class LoadBalancerTables {
 
     ServiceProgrammer& programmer() { return programmer_; }
 
+    std::size_t frontend_count() const {
+        return (v4_ ? v4_->programmer().frontend_count() : 0) + (v6_ ? v6_->programmer().frontend_count() : 0);
+    }
+
     // Every programmed frontend with the backends it reaches.
     std::map<Frontend, std::vector<BackendAddress>> contents() const {
         std::map<Frontend, std::vector<BackendAddress>> out;

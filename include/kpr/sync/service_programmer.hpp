@@ -48,20 +48,20 @@ class ServiceProgrammer {
         for (const auto& svc : model.services) {
             Planned p{&svc, {}, {}, 0};
             for (const auto& d : svc.frontends) {
-                if (d.frontend.address.is_v4() ? !v4_ : !v6_) {
-                    report.problems.push_back(
-                        Diagnostic{svc.location, svc.service.str(), "spec.clusterIPs",
-                                   fmt::format("{} is {}, and this data path was built without {}",
-                                               d.frontend.address.str(), to_string(d.frontend.address.family()),
-                                               to_string(d.frontend.address.family()))});
+                const auto& address = d.frontend.address;
+                if (address.is_v4() ? !v4_ : !v6_) {
+                    report.problems.push_back(Diagnostic{
+                        svc.location, svc.service.str(), "spec.clusterIPs",
+                        fmt::format("{0} is {1}, and this data path was built without {1}", address.str(),
+                                    to_string(address.family()))});
                     continue;
                 }
                 if (!everything && programmed(d.frontend)) {
                     ++report.unchanged;
                     continue;
                 }
-                (d.frontend.address.is_v4() ? p.v4 : p.v6).push_back(&d);
-                (d.frontend.address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
+                (address.is_v4() ? p.v4 : p.v6).push_back(&d);
+                (address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
             }
             plan.push_back(std::move(p));
         }
