@@ -85,9 +85,8 @@ TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalObjectsAnywhere) {
     for (const char* dir : {"one", "two/deeper"}) {
         const auto d = root / dir;
         fs::create_directories(d);
-        std::ofstream(d / "kpr_sock.bpf.c") << source;
-        codegen::compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE}, d / "kpr_sock.bpf.c",
-                                    d / "kpr_sock.bpf.o");
+        codegen::compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+                                    {source, d / "kpr_sock.bpf.c", {}}, d / "kpr_sock.bpf.o");
         objects.push_back(slurp(d / "kpr_sock.bpf.o"));
     }
     fs::remove_all(root);
