@@ -1,5 +1,6 @@
-// Golden tests: for every schema under tests/golden/, kpr-gen's source is
-// byte-identical to the checked-in <schema>.bpf.c, and building the same
+// Golden tests: for every schema under tests/golden/ and every example
+// schema under examples/schemas/, kpr-gen's source is byte-identical to the
+// checked-in tests/golden/[examples/]<schema>.bpf.c, and building the same
 // schema twice, in different directories, gives byte-identical objects.
 // After an intended change, `scripts/update-golden` rewrites the expectations.
 #include <unistd.h>
@@ -26,12 +27,20 @@ std::string slurp(const fs::path& p) {
     return s.str();
 }
 
-std::vector<fs::path> golden_schemas() {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::directory_iterator(KPR_GOLDEN_DIR))
-        if (e.path().extension() == ".yaml")
-            out.push_back(e.path());
-    std::sort(out.begin(), out.end());
+struct GoldenCase {
+    fs::path schema;
+    fs::path expected; // the checked-in source
+};
+
+std::vector<GoldenCase> golden_cases() {
+    std::vector<GoldenCase> out;
+    for (const auto& [schemas, expected] :
+         {std::pair{fs::path(KPR_GOLDEN_DIR), fs::path(KPR_GOLDEN_DIR)},
+          std::pair{fs::path(KPR_EXAMPLES_DIR) / "schemas", fs::path(KPR_GOLDEN_DIR) / "examples"}})
+        for (const auto& e : fs::directory_iterator(schemas))
+            if (e.path().extension() == ".yaml")
+                out.push_back({e.path(), expected / e.path().filename().replace_extension(".bpf.c")});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.schema < b.schema; });
     return out;
 }
 
@@ -57,15 +66,13 @@ std::string first_difference(const std::string& want, const std::string& got) {
 }
 
 TEST(GoldenSources, EmittedSourcesMatchTheCheckedInOnes) {
-    const auto schemas = golden_schemas();
-    ASSERT_GE(schemas.size(), 4u);
-    for (const auto& schema : schemas) {
-        auto expected_path = schema;
-        expected_path.replace_extension(".bpf.c");
+    const auto cases = golden_cases();
+    ASSERT_GE(cases.size(), 9u);
+    for (const auto& [schema, expected_path] : cases) {
         ASSERT_TRUE(fs::exists(expected_path)) << expected_path << " is missing; run scripts/update-golden";
         const auto expected = slurp(expected_path);
         const auto emitted = emit(schema);
-        EXPECT_TRUE(emitted == expected) << schema.filename() << " differs at "
+        EXPECT_TRUE(emitted == expected) << schema << " differs at "
                                          << first_difference(expected, emitted)
                                          << "\n(if the change is intended, run scripts/update-golden)";
     }
@@ -76,6 +83,23 @@ TEST(GoldenSources, TheIpv4OnlySourceHasNoIpv6) {
     for (const char* v6 : {"kpr_svc6", "kpr_service6_key", "connect6", "sock6", "revnat6"})
         EXPECT_EQ(text.find(v6), std::string::npos) << v6;
     EXPECT_EQ(text.find("/* @kpr:"), std::string::npos);
+}
+
+// TC programs, conntrack, affinity, Maglev, identities and the baseline
+// policy have no data path yet: asking for them must not emit a byte.
+TEST(GoldenSources, SectionsWithoutADataPathEmitNothing) {
+    auto full = schema::load_cluster_schema(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "all-features.yaml").schema.value();
+    auto bare = full;
+    bare.tc_programs.clear();
+    bare.features = {};
+    bare.identity = {};
+    bare.baseline_policy = {};
+    for (const auto& d : schema::map_defaults)
+        if (!d.built)
+            bare.maps[std::string(d.name)].capacity = d.capacity;
+    ASSERT_NE(bare, full);
+    EXPECT_EQ(codegen::emit_socket_datapath(full, KPR_TEMPLATES_DIR),
+              codegen::emit_socket_datapath(bare, KPR_TEMPLATES_DIR));
 }
 
 TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalObjectsAnywhere) {
