@@ -51,17 +51,20 @@ void initialize_bpf_target() {
 // Compares clang's record layout of each expected struct with the C++ one.
 class LayoutCrossCheck : public clang::ASTConsumer {
   public:
-    explicit LayoutCrossCheck(const std::vector<layout::LayoutDescription>& layouts) : layouts_(layouts) {}
+    explicit LayoutCrossCheck(const std::vector<layout::LayoutDescription>& layouts)
+        : layouts_(layouts) {}
 
     void HandleTranslationUnit(clang::ASTContext& ctx) override {
         auto& diags = ctx.getDiagnostics();
         const auto error = [&](clang::SourceLocation where, const std::string& message) {
-            diags.Report(where, diags.getCustomDiagID(clang::DiagnosticsEngine::Error, "%0")) << message;
+            diags.Report(where, diags.getCustomDiagID(clang::DiagnosticsEngine::Error, "%0"))
+                << message;
         };
         for (const auto& want : layouts_) {
             const clang::RecordDecl* record = find_struct(ctx, want.c_name);
             if (!record) {
-                error({}, fmt::format("the emitted source defines no struct {}, which a map uses", want.c_name));
+                error({}, fmt::format("the emitted source defines no struct {}, which a map uses",
+                                      want.c_name));
                 continue;
             }
             if (record->isInvalidDecl())
@@ -69,37 +72,45 @@ class LayoutCrossCheck : public clang::ASTConsumer {
             const clang::ASTRecordLayout& got = ctx.getASTRecordLayout(record);
             const auto size = static_cast<std::size_t>(got.getSize().getQuantity());
             if (size != want.size)
-                error(record->getLocation(), fmt::format("struct {} is {} bytes here, {} in the C++ layout "
-                                                         "(kpr::layout)",
-                                                         want.c_name, size, want.size));
+                error(record->getLocation(),
+                      fmt::format("struct {} is {} bytes here, {} in the C++ layout "
+                                  "(kpr::layout)",
+                                  want.c_name, size, want.size));
             for (const clang::FieldDecl* field : record->fields()) {
                 const std::string name = field->getNameAsString();
                 const auto it = std::find_if(want.fields.begin(), want.fields.end(),
                                              [&](const auto& f) { return f.name == name; });
                 if (it == want.fields.end()) {
-                    error(field->getLocation(), fmt::format("struct {} has field {}, which the C++ layout "
-                                                            "(kpr::layout) does not",
-                                                            want.c_name, name));
+                    error(field->getLocation(),
+                          fmt::format("struct {} has field {}, which the C++ layout "
+                                      "(kpr::layout) does not",
+                                      want.c_name, name));
                     continue;
                 }
-                const auto offset = static_cast<std::size_t>(got.getFieldOffset(field->getFieldIndex()) / 8);
-                const auto field_size =
-                    static_cast<std::size_t>(ctx.getTypeSizeInChars(field->getType()).getQuantity());
+                const auto offset =
+                    static_cast<std::size_t>(got.getFieldOffset(field->getFieldIndex()) / 8);
+                const auto field_size = static_cast<std::size_t>(
+                    ctx.getTypeSizeInChars(field->getType()).getQuantity());
                 if (offset != it->offset)
-                    error(field->getLocation(), fmt::format("field {} of struct {} is at offset {} here, {} in the "
-                                                            "C++ layout (kpr::layout)",
-                                                            name, want.c_name, offset, it->offset));
+                    error(field->getLocation(),
+                          fmt::format("field {} of struct {} is at offset {} here, {} in the "
+                                      "C++ layout (kpr::layout)",
+                                      name, want.c_name, offset, it->offset));
                 if (field_size != it->size)
-                    error(field->getLocation(), fmt::format("field {} of struct {} is {} bytes here, {} in the "
-                                                            "C++ layout (kpr::layout)",
-                                                            name, want.c_name, field_size, it->size));
+                    error(field->getLocation(),
+                          fmt::format("field {} of struct {} is {} bytes here, {} in the "
+                                      "C++ layout (kpr::layout)",
+                                      name, want.c_name, field_size, it->size));
             }
             for (const auto& f : want.fields)
-                if (std::none_of(record->field_begin(), record->field_end(),
-                                 [&](const clang::FieldDecl* d) { return d->getName() == llvm::StringRef(f.name.data(), f.name.size()); }))
-                    error(record->getLocation(), fmt::format("struct {} lacks field {} of the C++ layout "
-                                                             "(kpr::layout)",
-                                                             want.c_name, f.name));
+                if (std::none_of(
+                        record->field_begin(), record->field_end(), [&](const clang::FieldDecl* d) {
+                            return d->getName() == llvm::StringRef(f.name.data(), f.name.size());
+                        }))
+                    error(record->getLocation(),
+                          fmt::format("struct {} lacks field {} of the C++ layout "
+                                      "(kpr::layout)",
+                                      want.c_name, f.name));
         }
     }
 
@@ -107,7 +118,8 @@ class LayoutCrossCheck : public clang::ASTConsumer {
     static const clang::RecordDecl* find_struct(clang::ASTContext& ctx, std::string_view name) {
         for (const clang::Decl* d : ctx.getTranslationUnitDecl()->decls())
             if (const auto* r = llvm::dyn_cast<clang::RecordDecl>(d))
-                if (r->isStruct() && r->isCompleteDefinition() && r->getName() == llvm::StringRef(name.data(), name.size()))
+                if (r->isStruct() && r->isCompleteDefinition() &&
+                    r->getName() == llvm::StringRef(name.data(), name.size()))
                     return r;
         return nullptr;
     }
@@ -119,7 +131,8 @@ class LayoutCrossCheck : public clang::ASTConsumer {
 // generation, so no object is written for a mismatched struct.
 class CheckedEmitObjAction : public clang::EmitObjAction {
   public:
-    explicit CheckedEmitObjAction(const std::vector<layout::LayoutDescription>& layouts) : layouts_(layouts) {}
+    explicit CheckedEmitObjAction(const std::vector<layout::LayoutDescription>& layouts)
+        : layouts_(layouts) {}
 
   protected:
     std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance& ci,
@@ -175,29 +188,34 @@ void compile_bpf_object(const CompilerSettings& settings, const CompileInput& in
     llvm::raw_string_ostream diagnostics_out(diagnostics);
     llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diag_options(new clang::DiagnosticOptions());
     diag_options->ShowColors = false;
-    clang::DiagnosticsEngine driver_diags(llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs>(new clang::DiagnosticIDs()),
-                                          diag_options.get(),
-                                          new clang::TextDiagnosticPrinter(diagnostics_out, diag_options.get()));
+    clang::DiagnosticsEngine driver_diags(
+        llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs>(new clang::DiagnosticIDs()),
+        diag_options.get(), new clang::TextDiagnosticPrinter(diagnostics_out, diag_options.get()));
     clang::driver::Driver driver(argv[0], "bpf", driver_diags, "kpr-gen");
     driver.setCheckInputsExist(false);
     const std::unique_ptr<clang::driver::Compilation> compilation(driver.BuildCompilation(argv));
     if (!compilation || driver_diags.hasErrorOccurred() || compilation->getJobs().size() != 1 ||
         !llvm::isa<clang::driver::Command>(*compilation->getJobs().begin()))
-        throw CompileError(fmt::format("cannot set up the BPF compile of {}:\n{}", source_path.string(),
-                                       diagnostics_out.str()));
-    const auto& cc1 = llvm::cast<clang::driver::Command>(*compilation->getJobs().begin()).getArguments();
+        throw CompileError(fmt::format("cannot set up the BPF compile of {}:\n{}",
+                                       source_path.string(), diagnostics_out.str()));
+    const auto& cc1 =
+        llvm::cast<clang::driver::Command>(*compilation->getJobs().begin()).getArguments();
 
     clang::CompilerInstance compiler;
-    compiler.createDiagnostics(new clang::TextDiagnosticPrinter(diagnostics_out, diag_options.get()));
-    if (!clang::CompilerInvocation::CreateFromArgs(compiler.getInvocation(), cc1, compiler.getDiagnostics()))
-        throw CompileError(fmt::format("cannot set up the BPF compile of {}:\n{}", source_path.string(),
-                                       diagnostics_out.str()));
+    compiler.createDiagnostics(
+        new clang::TextDiagnosticPrinter(diagnostics_out, diag_options.get()));
+    if (!clang::CompilerInvocation::CreateFromArgs(compiler.getInvocation(), cc1,
+                                                   compiler.getDiagnostics()))
+        throw CompileError(fmt::format("cannot set up the BPF compile of {}:\n{}",
+                                       source_path.string(), diagnostics_out.str()));
     compiler.getDiagnosticOpts().ShowColors = false;
     compiler.getPreprocessorOpts().addRemappedFile(
-        source_path.string(), llvm::MemoryBuffer::getMemBufferCopy(input.source, source_path.string()).release());
+        source_path.string(),
+        llvm::MemoryBuffer::getMemBufferCopy(input.source, source_path.string()).release());
     CheckedEmitObjAction action(input.layouts);
     if (!compiler.ExecuteAction(action) || compiler.getDiagnostics().hasErrorOccurred())
-        throw CompileError(fmt::format("cannot compile {}:\n{}", source_path.string(), diagnostics_out.str()));
+        throw CompileError(
+            fmt::format("cannot compile {}:\n{}", source_path.string(), diagnostics_out.str()));
 }
 
 } // namespace kpr::codegen

@@ -1,13 +1,13 @@
 // Expansion of @kpr:slot and @kpr:if markers in BPF C templates.
 #include "codegen/bpf_template.hpp"
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "kpr/file_contents.hpp"
 
 namespace kpr::codegen {
 namespace {
@@ -119,12 +119,10 @@ std::string expand_template(const std::string& text, const std::string& name,
 }
 
 std::string read_template(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto text = read_file_contents(path);
+    if (!text)
         throw TemplateError(fmt::format("cannot read template {}", path.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(*text);
 }
 
 } // namespace kpr::codegen

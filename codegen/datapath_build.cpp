@@ -6,12 +6,12 @@
 
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "codegen/map_plan.hpp"
 #include "codegen/socket_datapath.hpp"
+#include "kpr/file_contents.hpp"
 #include "kpr/manifest/content_hash.hpp"
 #include "kpr/manifest/layout_hash.hpp"
 
@@ -27,18 +27,12 @@ void write_file(const fs::path& path, const std::string& text) {
         throw CompileError(fmt::format("cannot write {}", path.string()));
 }
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
-
 std::vector<manifest::ManifestProgram> programs_of(const fs::path& object) {
-    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> o(bpf_object__open_file(object.c_str(), nullptr),
-                                                                 &bpf_object__close);
+    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> o(
+        bpf_object__open_file(object.c_str(), nullptr), &bpf_object__close);
     if (!o)
-        throw CompileError(fmt::format("libbpf cannot open the object just compiled, {}", object.string()));
+        throw CompileError(
+            fmt::format("libbpf cannot open the object just compiled, {}", object.string()));
     std::vector<manifest::ManifestProgram> out;
     bpf_program* p;
     bpf_object__for_each_program(p, o.get()) {
@@ -70,7 +64,8 @@ DatapathBuild build_datapath(const BuildRequest& r) {
     const auto temporary = [&](const fs::path& final) {
         return r.out_dir / fmt::format(".tmp.{}.{}", ::getpid(), final.filename().string());
     };
-    TemporaryFiles tmp{{temporary(built.source), temporary(built.object), temporary(built.manifest)}};
+    TemporaryFiles tmp{
+        {temporary(built.source), temporary(built.object), temporary(built.manifest)}};
 
     // Compiled from memory under its final name, so diagnostics and debug
     // info name the file the user will find.
@@ -79,10 +74,10 @@ DatapathBuild build_datapath(const BuildRequest& r) {
     m.schema_name = r.schema.name;
     m.schema_hash = manifest::content_hash(r.schema_text);
     m.object_file = built.object.filename().string();
-    m.object_hash = manifest::content_hash(read_file(tmp.paths[1]));
+    m.object_hash = manifest::content_hash(read_file_contents(tmp.paths[1]).value());
     for (const auto& map : plan)
-        m.maps.push_back({std::string(map.name), std::string(layout::c_map_type(map.type)), map.capacity,
-                          std::string(map.key.c_name), std::string(map.value.c_name),
+        m.maps.push_back({std::string(map.name), std::string(layout::c_map_type(map.type)),
+                          map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
     m.programs = programs_of(tmp.paths[1]);
     write_file(tmp.paths[0], source);

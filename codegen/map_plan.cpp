@@ -13,7 +13,8 @@ std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema) {
         using Spec = std::remove_cvref_t<decltype(spec)>;
         if (!schema.has(spec.family))
             return;
-        plan.push_back(PlannedMap{spec.name, spec.type, spec.family, spec.capacity, schema.capacity(spec.capacity),
+        plan.push_back(PlannedMap{spec.name, spec.type, spec.family, spec.capacity,
+                                  schema.capacity(spec.capacity),
                                   layout::describe<typename Spec::key_type>(),
                                   layout::describe<typename Spec::value_type>()});
     });
@@ -24,7 +25,8 @@ std::vector<layout::LayoutDescription> planned_layouts(const std::vector<Planned
     std::vector<layout::LayoutDescription> out;
     for (const auto& map : plan)
         for (const auto* layout : {&map.key, &map.value})
-            if (std::none_of(out.begin(), out.end(), [&](const auto& l) { return l.c_name == layout->c_name; }))
+            if (std::none_of(out.begin(), out.end(),
+                             [&](const auto& l) { return l.c_name == layout->c_name; }))
                 out.push_back(*layout);
     return out;
 }

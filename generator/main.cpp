@@ -1,9 +1,11 @@
 // kpr-gen: builds a cluster's data path from its schema, in the cluster's CI.
-//   kpr-gen build   --schema cluster.yaml --out-dir DIR  writes DIR/kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json
-//   kpr-gen emit    --schema cluster.yaml                prints the specialised source
-//   kpr-gen explain --schema cluster.yaml                maps, memory, programs, and what is not built
-//   kpr-gen check   --schema cluster.yaml                validate, compile, and load into the kernel's verifier
-//                                                        (without CAP_BPF it says it skipped, and fails under CI=true)
+//   kpr-gen build   --schema cluster.yaml --out-dir DIR  writes DIR/kpr_sock.bpf.c, .bpf.o and
+//   kpr_sock.manifest.json kpr-gen emit    --schema cluster.yaml                prints the
+//   specialised source kpr-gen explain --schema cluster.yaml                maps, memory, programs,
+//   and what is not built kpr-gen check   --schema cluster.yaml                validate, compile,
+//   and load into the kernel's verifier
+//                                                        (without CAP_BPF it says it skipped, and
+//                                                        fails under CI=true)
 // A schema with problems lists them all (file:line:column: field: message)
 // and exits 1 having written nothing; a build publishes its three files
 // together or not at all.
@@ -11,8 +13,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -22,6 +22,7 @@
 #include "codegen/schema_coverage.hpp"
 #include "codegen/socket_datapath.hpp"
 #include "codegen/verifier_load.hpp"
+#include "kpr/file_contents.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
 namespace fs = std::filesystem;
@@ -40,10 +41,9 @@ struct LoadedSchema {
 };
 
 LoadedSchema load_schema_or_exit(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    auto result = kpr::schema::decode_cluster_schema(text.str(), path.string());
+    auto text = kpr::read_file_contents(path);
+    auto result = text ? kpr::schema::decode_cluster_schema(*text, path.string())
+                       : kpr::schema::load_cluster_schema(path); // reports the unreadable file
     for (const auto& e : result.errors)
         fmt::print(stderr, "{}\n", e.str());
     if (!result.schema) {
@@ -51,12 +51,17 @@ LoadedSchema load_schema_or_exit(const fs::path& path) {
                    result.errors.size(), result.errors.size() == 1 ? "" : "s");
         std::exit(1);
     }
-    return {std::move(*result.schema), text.str()};
+    return {std::move(*result.schema), std::move(*text)};
 }
 
-kpr::codegen::DatapathBuild build_into(const Options& o, const LoadedSchema& s, const fs::path& out_dir) {
+kpr::codegen::DatapathBuild build_into(const Options& o, const LoadedSchema& s,
+                                       const fs::path& out_dir) {
     return kpr::codegen::build_datapath(
-        {s.schema, s.text, o.templates, {o.templates, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR}, out_dir});
+        {s.schema,
+         s.text,
+         o.templates,
+         {o.templates, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+         out_dir});
 }
 
 // A build directory of its own for explain and check, removed afterwards.
@@ -96,19 +101,21 @@ int check(const Options& o) {
     fmt::print("kpr-gen check: {}: valid\n", o.schema.string());
     ScratchDir scratch;
     const auto built = build_into(o, s, scratch.path);
-    fmt::print("kpr-gen check: compiled {} programs, {} map layouts cross-checked\n", built.contents.programs.size(),
-               built.contents.maps.size());
+    fmt::print("kpr-gen check: compiled {} programs, {} map layouts cross-checked\n",
+               built.contents.programs.size(), built.contents.maps.size());
     const auto report = kpr::codegen::load_into_verifier(built.object);
     if (report.skipped) {
         // CI=true promises the privileges, as for kpr's own kernel tests:
         // there a skip would hide an object the kernel refuses.
         const char* ci = std::getenv("CI");
         const bool in_ci = ci && std::string_view(ci) == "true";
-        fmt::print("kpr-gen check: verifier: {}{}\n", *report.skipped, in_ci ? " — failing, since CI=true" : "");
+        fmt::print("kpr-gen check: verifier: {}{}\n", *report.skipped,
+                   in_ci ? " — failing, since CI=true" : "");
         return in_ci ? 1 : 0;
     }
     for (const auto& p : report.programs)
-        fmt::print("kpr-gen check: verified {:<16} {:<22} {:>4} instructions, {:>5} processed by the verifier\n",
+        fmt::print("kpr-gen check: verified {:<16} {:<22} {:>4} instructions, {:>5} processed by "
+                   "the verifier\n",
                    p.name, p.section, p.instructions, p.verified_instructions);
     fmt::print("kpr-gen check: every program loads in this kernel\n");
     return 0;
@@ -121,20 +128,27 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Options o;
     const auto common = [&](CLI::App* cmd) {
-        cmd->add_option("--schema", o.schema, "the cluster schema (YAML)")->required()->check(CLI::ExistingFile);
+        cmd->add_option("--schema", o.schema, "the cluster schema (YAML)")
+            ->required()
+            ->check(CLI::ExistingFile);
         cmd->add_option("--templates", o.templates, "the bpf-templates directory")
             ->capture_default_str()
             ->check(CLI::ExistingDirectory);
     };
-    auto* build_cmd = app.add_subcommand("build", "write the specialised BPF source, its object and manifest");
+    auto* build_cmd =
+        app.add_subcommand("build", "write the specialised BPF source, its object and manifest");
     common(build_cmd);
-    build_cmd->add_option("--out-dir", o.out_dir, "where to write kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json")
+    build_cmd
+        ->add_option("--out-dir", o.out_dir,
+                     "where to write kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json")
         ->required();
     auto* emit_cmd = app.add_subcommand("emit", "print the specialised BPF source");
     common(emit_cmd);
-    auto* explain_cmd = app.add_subcommand("explain", "print the maps, memory, programs and what is not built");
+    auto* explain_cmd =
+        app.add_subcommand("explain", "print the maps, memory, programs and what is not built");
     common(explain_cmd);
-    auto* check_cmd = app.add_subcommand("check", "validate, compile and load into the kernel's verifier");
+    auto* check_cmd =
+        app.add_subcommand("check", "validate, compile and load into the kernel's verifier");
     common(check_cmd);
     CLI11_PARSE(app, argc, argv);
 

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kpr/file_contents.hpp"
+
 #include "codegen/datapath_build.hpp"
 #include "codegen/socket_datapath.hpp"
 #include "codegen/verifier_load.hpp"
@@ -26,14 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-const codegen::CompilerSettings compiler{KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR};
+const codegen::CompilerSettings compiler{KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE,
+                                         KPR_CLANG_RESOURCE_DIR};
 
 struct TempDir {
     fs::path path = fs::temp_directory_path() / fmt::format("kprt-{}-verifier", ::getpid());
@@ -44,7 +40,9 @@ struct TempDir {
 codegen::DatapathBuild build(const fs::path& schema_path, const fs::path& out) {
     const auto result = schema::load_cluster_schema(schema_path);
     EXPECT_TRUE(result.schema) << (result.errors.empty() ? "" : result.errors.front().str());
-    return codegen::build_datapath({result.schema.value(), slurp(schema_path), KPR_TEMPLATES_DIR, compiler, out});
+    return codegen::build_datapath({result.schema.value(),
+                                    read_file_contents(schema_path).value_or(""), KPR_TEMPLATES_DIR,
+                                    compiler, out});
 }
 
 // The programs a schema's families and hooks call for, by name.
@@ -69,17 +67,18 @@ TEST_P(VerifierMatrix, EveryProgramLoads) {
     for (const auto& p : report.programs) {
         loaded.insert(p.name);
         EXPECT_GT(p.verified_instructions, 0u) << p.name;
-        std::cout << fmt::format("[ verifier ] {:<28} {:<18} {:>4} instructions, {:>5} verified\n", GetParam(),
-                                 p.name, p.instructions, p.verified_instructions);
-        RecordProperty(p.name + "_verified_instructions", static_cast<int>(p.verified_instructions));
+        std::cout << fmt::format("[ verifier ] {:<28} {:<18} {:>4} instructions, {:>5} verified\n",
+                                 GetParam(), p.name, p.instructions, p.verified_instructions);
+        RecordProperty(p.name + "_verified_instructions",
+                       static_cast<int>(p.verified_instructions));
     }
     EXPECT_EQ(loaded, expected_programs(schema::load_cluster_schema(schema_path).schema.value()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, VerifierMatrix,
-                         testing::Values("cluster.yaml", "schemas/minimal.yaml", "schemas/ipv4-only.yaml",
-                                         "schemas/dual-stack.yaml", "schemas/all-features.yaml",
-                                         "schemas/baseline-1k.yaml"),
+                         testing::Values("cluster.yaml", "schemas/minimal.yaml",
+                                         "schemas/ipv4-only.yaml", "schemas/dual-stack.yaml",
+                                         "schemas/all-features.yaml", "schemas/baseline-1k.yaml"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              auto name = fs::path(info.param).stem().string();
                              name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
@@ -101,9 +100,12 @@ void pin_maps_with_swapped_service_key(const runtime::InstancePaths& pins, const
     const std::string original = "struct kpr_service4_key {\n\t__be32 address;\n\t__be16 port;\n";
     const auto at = source.find(original);
     ASSERT_NE(at, std::string::npos);
-    source.replace(at, original.size(), "struct kpr_service4_key {\n\t__be16 port;\n\t__be32 address;\n");
-    source = std::regex_replace(source, std::regex("_Static_assert\\([^\n]*kpr_service4_key[^\n]*\n"), "");
-    codegen::compile_bpf_object(compiler, {source, dir / "old" / "kpr_sock.bpf.c", {}}, dir / "old.bpf.o");
+    source.replace(at, original.size(),
+                   "struct kpr_service4_key {\n\t__be16 port;\n\t__be32 address;\n");
+    source = std::regex_replace(source,
+                                std::regex("_Static_assert\\([^\n]*kpr_service4_key[^\n]*\n"), "");
+    codegen::compile_bpf_object(compiler, {source, dir / "old" / "kpr_sock.bpf.c", {}},
+                                dir / "old.bpf.o");
 
     fs::create_directories(pins.maps());
     const std::string root = pins.maps().string();
@@ -122,7 +124,8 @@ void pin_maps_with_swapped_service_key(const runtime::InstancePaths& pins, const
 TEST(Upgrade, PinnedMapsWithAnotherLayoutAreRefusedNamingTheMapAndField) {
     KPR_REQUIRE_KERNEL_PRIVILEGES();
     TempDir dir;
-    const runtime::InstancePaths pins(fmt::format("kprt-{}-upgrade", ::getpid()), runtime::default_bpffs);
+    const runtime::InstancePaths pins(fmt::format("kprt-{}-upgrade", ::getpid()),
+                                      runtime::default_bpffs);
     struct Unpin {
         const runtime::InstancePaths& pins;
         ~Unpin() { fs::remove_all(pins.root()); }
@@ -135,21 +138,25 @@ TEST(Upgrade, PinnedMapsWithAnotherLayoutAreRefusedNamingTheMapAndField) {
     } catch (const runtime::Error& e) {
         const std::string what = e.what();
         EXPECT_NE(what.find("does not fit the maps instance"), std::string::npos) << what;
-        EXPECT_NE(what.find("map kpr_svc4 key: field port of struct kpr_service4_key is at offset 0 in the pinned map, "
+        EXPECT_NE(what.find("map kpr_svc4 key: field port of struct kpr_service4_key is at offset "
+                            "0 in the pinned map, "
                             "4 in kpr-agent"),
                   std::string::npos)
             << what;
-        EXPECT_NE(what.find("map kpr_svc4 key: struct kpr_service4_key is 16 bytes in the pinned map, 12 in kpr-agent"),
+        EXPECT_NE(what.find("map kpr_svc4 key: struct kpr_service4_key is 16 bytes in the pinned "
+                            "map, 12 in kpr-agent"),
                   std::string::npos)
             << what;
-        EXPECT_EQ(what.find("map kpr_backend4"), std::string::npos) << "only the changed map is blamed: " << what;
+        EXPECT_EQ(what.find("map kpr_backend4"), std::string::npos)
+            << "only the changed map is blamed: " << what;
     }
 }
 
 TEST(Upgrade, PinnedMapsOfTheSameLayoutAreReused) {
     KPR_REQUIRE_KERNEL_PRIVILEGES();
     TempDir dir;
-    const runtime::InstancePaths pins(fmt::format("kprt-{}-reuse", ::getpid()), runtime::default_bpffs);
+    const runtime::InstancePaths pins(fmt::format("kprt-{}-reuse", ::getpid()),
+                                      runtime::default_bpffs);
     struct Unpin {
         const runtime::InstancePaths& pins;
         ~Unpin() { fs::remove_all(pins.root()); }

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kpr/file_contents.hpp"
+
 #include "codegen/datapath_build.hpp"
 #include "codegen/explain.hpp"
 #include "codegen/map_plan.hpp"
@@ -25,27 +27,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // A datapath built from the example schema into a directory of its own.
 class BuiltDatapath : public testing::Test {
   protected:
     void SetUp() override {
         fs::create_directories(root_);
         schema_ = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
-        build_ = codegen::build_datapath({*schema_, slurp(KPR_EXAMPLE_SCHEMA), KPR_TEMPLATES_DIR,
-                                          {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
-                                          root_ / "out"});
+        build_ = codegen::build_datapath(
+            {*schema_,
+             read_file_contents(KPR_EXAMPLE_SCHEMA).value_or(""),
+             KPR_TEMPLATES_DIR,
+             {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+             root_ / "out"});
     }
     void TearDown() override { fs::remove_all(root_); }
 
     void rewrite_manifest(const std::string& from, const std::string& to) {
-        auto text = slurp(build_.manifest);
+        auto text = read_file_contents(build_.manifest).value_or("");
         const auto at = text.find(from);
         ASSERT_NE(at, std::string::npos) << from;
         text.replace(at, from.size(), to);
@@ -55,7 +53,8 @@ class BuiltDatapath : public testing::Test {
     // What DatapathObject::load says; it must refuse before the kernel.
     std::string load_error() {
         try {
-            runtime::DatapathObject::load(build_.object, runtime::InstancePaths("manifest-test", root_ / "bpffs"));
+            runtime::DatapathObject::load(build_.object,
+                                          runtime::InstancePaths("manifest-test", root_ / "bpffs"));
         } catch (const runtime::Error& e) {
             return e.what();
         }
@@ -73,8 +72,10 @@ TEST_F(BuiltDatapath, TheManifestRecordsWhatWasBuiltAndReadsBackEqual) {
     const auto m = manifest::read_manifest(build_.manifest);
     EXPECT_EQ(m, build_.contents);
     EXPECT_EQ(m.schema_name, "example");
-    EXPECT_EQ(m.schema_hash, manifest::content_hash(slurp(KPR_EXAMPLE_SCHEMA)));
-    EXPECT_EQ(m.object_hash, manifest::content_hash(slurp(build_.object)));
+    EXPECT_EQ(m.schema_hash,
+              manifest::content_hash(read_file_contents(KPR_EXAMPLE_SCHEMA).value_or("")));
+    EXPECT_EQ(m.object_hash,
+              manifest::content_hash(read_file_contents(build_.object).value_or("")));
     ASSERT_EQ(m.maps.size(), 6u);
     EXPECT_EQ(m.maps[0].name, "kpr_svc4");
     EXPECT_EQ(m.maps[0].capacity, schema_->capacity("services"));
@@ -87,10 +88,11 @@ TEST_F(BuiltDatapath, TheManifestRecordsWhatWasBuiltAndReadsBackEqual) {
 }
 
 TEST_F(BuiltDatapath, TheAgentAcceptsItsManifest) {
-    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> o(bpf_object__open_file(build_.object.c_str(), nullptr),
-                                                                 &bpf_object__close);
+    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> o(
+        bpf_object__open_file(build_.object.c_str(), nullptr), &bpf_object__close);
     ASSERT_TRUE(o);
-    EXPECT_EQ(manifest::check_manifest(manifest::read_manifest(build_.manifest), slurp(build_.object), o.get()),
+    EXPECT_EQ(manifest::check_manifest(manifest::read_manifest(build_.manifest),
+                                       read_file_contents(build_.object).value_or(""), o.get()),
               std::vector<std::string>{});
 }
 
@@ -98,41 +100,51 @@ TEST_F(BuiltDatapath, AChangedLayoutHashIsRefusedNamingTheMap) {
     const auto hash = manifest::map_layout_hash(layout::backends6);
     rewrite_manifest(hash, "fnv1a64:0000000000000000");
     const auto error = load_error();
-    EXPECT_NE(error.find(fmt::format("map kpr_backend6: layout hash fnv1a64:0000000000000000 in the manifest, {} in "
-                                     "this kpr-agent: the object was built from other layouts of BPF_MAP_TYPE_HASH "
-                                     "kpr_backend_key / kpr_backend6",
-                                     hash)),
+    EXPECT_NE(error.find(fmt::format(
+                  "map kpr_backend6: layout hash fnv1a64:0000000000000000 in the manifest, {} in "
+                  "this kpr-agent: the object was built from other layouts of BPF_MAP_TYPE_HASH "
+                  "kpr_backend_key / kpr_backend6",
+                  hash)),
               std::string::npos)
         << error;
-    EXPECT_EQ(error.find("map kpr_svc4"), std::string::npos) << "only the altered map is blamed: " << error;
+    EXPECT_EQ(error.find("map kpr_svc4"), std::string::npos)
+        << "only the altered map is blamed: " << error;
 }
 
 TEST_F(BuiltDatapath, AManifestOfAnotherBuildIsRefused) {
     rewrite_manifest(build_.contents.object_hash, "fnv1a64:0123456789abcdef");
-    EXPECT_NE(load_error().find(fmt::format("the object's hash is {}, the manifest's fnv1a64:0123456789abcdef",
-                                            build_.contents.object_hash)),
+    EXPECT_NE(load_error().find(
+                  fmt::format("the object's hash is {}, the manifest's fnv1a64:0123456789abcdef",
+                              build_.contents.object_hash)),
               std::string::npos);
 }
 
 TEST_F(BuiltDatapath, ACapacityTheObjectDoesNotHaveIsRefused) {
-    rewrite_manifest("\"name\": \"kpr_revnat6\", \"type\": \"BPF_MAP_TYPE_LRU_HASH\", \"capacity\": 262144",
-                     "\"name\": \"kpr_revnat6\", \"type\": \"BPF_MAP_TYPE_LRU_HASH\", \"capacity\": 1024");
-    EXPECT_NE(load_error().find("map kpr_revnat6: capacity 262144 in the object, 1024 in the manifest"),
-              std::string::npos);
+    rewrite_manifest(
+        "\"name\": \"kpr_revnat6\", \"type\": \"BPF_MAP_TYPE_LRU_HASH\", \"capacity\": 262144",
+        "\"name\": \"kpr_revnat6\", \"type\": \"BPF_MAP_TYPE_LRU_HASH\", \"capacity\": 1024");
+    EXPECT_NE(
+        load_error().find("map kpr_revnat6: capacity 262144 in the object, 1024 in the manifest"),
+        std::string::npos);
 }
 
 TEST_F(BuiltDatapath, AMapTheAgentDoesNotKnowIsRefused) {
     rewrite_manifest("\"kpr_svc6\"", "\"kpr_svc7\"");
     const auto error = load_error();
-    EXPECT_NE(error.find("map kpr_svc7: not a map this kpr-agent knows"), std::string::npos) << error;
-    EXPECT_NE(error.find("map kpr_svc6: in the object but not in the manifest"), std::string::npos) << error;
+    EXPECT_NE(error.find("map kpr_svc7: not a map this kpr-agent knows"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("map kpr_svc6: in the object but not in the manifest"), std::string::npos)
+        << error;
 }
 
 TEST_F(BuiltDatapath, AnObjectWithoutAManifestIsRefused) {
     fs::remove(build_.manifest);
     const auto error = load_error();
-    EXPECT_NE(error.find("refusing to load it without a valid build manifest"), std::string::npos) << error;
-    EXPECT_NE(error.find("kpr_sock.manifest.json: cannot read the build manifest"), std::string::npos) << error;
+    EXPECT_NE(error.find("refusing to load it without a valid build manifest"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("kpr_sock.manifest.json: cannot read the build manifest"),
+              std::string::npos)
+        << error;
 }
 
 TEST_F(BuiltDatapath, AMalformedManifestIsRefused) {
@@ -142,12 +154,15 @@ TEST_F(BuiltDatapath, AMalformedManifestIsRefused) {
 
 TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
     const auto text = codegen::explain_datapath(*schema_, build_);
-    EXPECT_NE(text.find("kpr_svc6      BPF_MAP_TYPE_HASH      key 24 B  value  8 B  capacity    65536"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("kpr_svc6      BPF_MAP_TYPE_HASH      key 24 B  value  8 B  capacity    65536"),
+        std::string::npos)
         << text;
     EXPECT_NE(text.find("(spec.maps.sockRevNat, IPv6)"), std::string::npos) << text;
     EXPECT_NE(text.find("kpr_connect4     cgroup/connect4"), std::string::npos) << text;
-    EXPECT_NE(text.find("nothing: the schema asks only for what this kpr-gen builds"), std::string::npos) << text;
+    EXPECT_NE(text.find("nothing: the schema asks only for what this kpr-gen builds"),
+              std::string::npos)
+        << text;
 }
 
 TEST(MapMemoryEstimate, CountsElementsAndBuckets) {
@@ -159,7 +174,8 @@ TEST(MapMemoryEstimate, CountsElementsAndBuckets) {
 }
 
 TEST(ManifestPath, SitsBesideTheObject) {
-    EXPECT_EQ(manifest::manifest_path_for("/x/out/kpr_sock.bpf.o"), fs::path("/x/out/kpr_sock.manifest.json"));
+    EXPECT_EQ(manifest::manifest_path_for("/x/out/kpr_sock.bpf.o"),
+              fs::path("/x/out/kpr_sock.manifest.json"));
 }
 
 } // namespace

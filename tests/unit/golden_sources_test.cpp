@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kpr/file_contents.hpp"
+
 #include "codegen/bpf_compiler.hpp"
 #include "codegen/socket_datapath.hpp"
 #include "kpr/schema/schema_decode.hpp"
@@ -19,13 +21,6 @@ namespace kpr {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 struct GoldenCase {
     fs::path schema;
@@ -39,8 +34,10 @@ std::vector<GoldenCase> golden_cases() {
           std::pair{fs::path(KPR_EXAMPLES_DIR) / "schemas", fs::path(KPR_GOLDEN_DIR) / "examples"}})
         for (const auto& e : fs::directory_iterator(schemas))
             if (e.path().extension() == ".yaml")
-                out.push_back({e.path(), expected / e.path().filename().replace_extension(".bpf.c")});
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.schema < b.schema; });
+                out.push_back(
+                    {e.path(), expected / e.path().filename().replace_extension(".bpf.c")});
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.schema < b.schema; });
     return out;
 }
 
@@ -60,8 +57,8 @@ std::string first_difference(const std::string& want, const std::string& got) {
         if (!more_a && !more_b)
             return "identical";
         if (la != lb || more_a != more_b)
-            return fmt::format("line {}:\n  expected: {}\n  emitted:  {}", line, more_a ? la : "<end>",
-                               more_b ? lb : "<end>");
+            return fmt::format("line {}:\n  expected: {}\n  emitted:  {}", line,
+                               more_a ? la : "<end>", more_b ? lb : "<end>");
     }
 }
 
@@ -69,12 +66,13 @@ TEST(GoldenSources, EmittedSourcesMatchTheCheckedInOnes) {
     const auto cases = golden_cases();
     ASSERT_GE(cases.size(), 9u);
     for (const auto& [schema, expected_path] : cases) {
-        ASSERT_TRUE(fs::exists(expected_path)) << expected_path << " is missing; run scripts/update-golden";
-        const auto expected = slurp(expected_path);
+        ASSERT_TRUE(fs::exists(expected_path))
+            << expected_path << " is missing; run scripts/update-golden";
+        const auto expected = read_file_contents(expected_path).value_or("");
         const auto emitted = emit(schema);
-        EXPECT_TRUE(emitted == expected) << schema << " differs at "
-                                         << first_difference(expected, emitted)
-                                         << "\n(if the change is intended, run scripts/update-golden)";
+        EXPECT_TRUE(emitted == expected)
+            << schema << " differs at " << first_difference(expected, emitted)
+            << "\n(if the change is intended, run scripts/update-golden)";
     }
 }
 
@@ -88,7 +86,9 @@ TEST(GoldenSources, TheIpv4OnlySourceHasNoIpv6) {
 // TC programs, conntrack, affinity, Maglev, identities and the baseline
 // policy have no data path yet: asking for them must not emit a byte.
 TEST(GoldenSources, SectionsWithoutADataPathEmitNothing) {
-    auto full = schema::load_cluster_schema(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "all-features.yaml").schema.value();
+    auto full =
+        schema::load_cluster_schema(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "all-features.yaml")
+            .schema.value();
     auto bare = full;
     bare.tc_programs.clear();
     bare.features = {};
@@ -109,9 +109,10 @@ TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalObjectsAnywhere) {
     for (const char* dir : {"one", "two/deeper"}) {
         const auto d = root / dir;
         fs::create_directories(d);
-        codegen::compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
-                                    {source, d / "kpr_sock.bpf.c", {}}, d / "kpr_sock.bpf.o");
-        objects.push_back(slurp(d / "kpr_sock.bpf.o"));
+        codegen::compile_bpf_object(
+            {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+            {source, d / "kpr_sock.bpf.c", {}}, d / "kpr_sock.bpf.o");
+        objects.push_back(read_file_contents(d / "kpr_sock.bpf.o").value_or(""));
     }
     fs::remove_all(root);
     ASSERT_FALSE(objects[0].empty());

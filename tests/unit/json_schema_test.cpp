@@ -31,7 +31,8 @@ std::vector<std::string> unknown_fields(const std::string& where, const std::str
         value = (dot == std::string::npos ? path : path.substr(dot + 1)) + ": {" + value + "}";
         path = dot == std::string::npos ? "" : path.substr(0, dot);
     }
-    const auto text = "apiVersion: kpr.dev/v1alpha1\nkind: ClusterDatapath\nmetadata: {name: j}\nspec: {families: "
+    const auto text = "apiVersion: kpr.dev/v1alpha1\nkind: ClusterDatapath\nmetadata: {name: "
+                      "j}\nspec: {families: "
                       "[IPv4], " +
                       value + "}\n";
     std::vector<std::string> out;
@@ -47,8 +48,10 @@ TEST(JsonSchema, EverySpecPropertyIsKnownToTheDecoder) {
         EXPECT_EQ(unknown_fields("", name), std::vector<std::string>{}) << "spec." << name;
     for (const char* level : {"features", "identity"})
         for (const auto& name : property_names(spec["properties"][level]))
-            EXPECT_EQ(unknown_fields(level, name), std::vector<std::string>{}) << level << "." << name;
-    EXPECT_EQ(unknown_fields("features", "noSuchFeature"), std::vector<std::string>{"spec.features.noSuchFeature"});
+            EXPECT_EQ(unknown_fields(level, name), std::vector<std::string>{})
+                << level << "." << name;
+    EXPECT_EQ(unknown_fields("features", "noSuchFeature"),
+              std::vector<std::string>{"spec.features.noSuchFeature"});
 }
 
 TEST(JsonSchema, NamesExactlyTheDecodersMaps) {
@@ -61,12 +64,15 @@ TEST(JsonSchema, NamesExactlyTheDecodersMaps) {
 TEST(JsonSchema, NamesEveryRuleFieldTheDecoderReads) {
     const auto rule = json_schema["$defs"]["rule"];
     EXPECT_EQ(property_names(rule),
-              (std::set<std::string>{"name", "priority", "action", "direction", "subject", "peers", "ports"}));
+              (std::set<std::string>{"name", "priority", "action", "direction", "subject", "peers",
+                                     "ports"}));
     std::set<std::string> reserved;
     for (auto k : all_reserved_identity_kinds)
         reserved.insert(std::string(to_string(k)));
-    EXPECT_EQ(property_names(json_schema["properties"]["spec"]["properties"]["identity"]["properties"]["reserved"]),
-              reserved);
+    EXPECT_EQ(
+        property_names(
+            json_schema["properties"]["spec"]["properties"]["identity"]["properties"]["reserved"]),
+        reserved);
 }
 
 } // namespace

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kpr/file_contents.hpp"
+
 #include <fmt/format.h>
 
 namespace kpr {
@@ -39,13 +41,6 @@ Run kpr_gen(const std::string& arguments) {
     return run;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 struct TempDir {
     fs::path path = fs::temp_directory_path() / fmt::format("kpr-gen-command-test-{}", ::getpid());
     TempDir() { fs::create_directories(path); }
@@ -60,23 +55,31 @@ TEST(KprGenCommand, ABadSchemaListsEveryProblemAndWritesNothing) {
                                          (dir.path / "out").string()));
     EXPECT_EQ(run.status, 1) << run.output;
     for (const char* place : {":15:20: ", ":16:31: ", ":17:45: ", ":18:34: ", ":19:9: "})
-        EXPECT_NE(run.output.find(bad_schema.string() + place), std::string::npos) << place << "\n" << run.output;
-    EXPECT_NE(run.output.find("has 5 problems; nothing was written"), std::string::npos) << run.output;
+        EXPECT_NE(run.output.find(bad_schema.string() + place), std::string::npos) << place << "\n"
+                                                                                   << run.output;
+    EXPECT_NE(run.output.find("has 5 problems; nothing was written"), std::string::npos)
+        << run.output;
     EXPECT_FALSE(fs::exists(dir.path / "out"));
 }
 
 TEST(KprGenCommand, AFailedBuildLeavesThePreviousOutputAsItWas) {
     TempDir dir;
     const auto out = dir.path / "out";
-    ASSERT_EQ(kpr_gen(fmt::format("build --schema '{}' --out-dir '{}'", KPR_EXAMPLE_SCHEMA, out.string())).status, 0);
+    ASSERT_EQ(
+        kpr_gen(fmt::format("build --schema '{}' --out-dir '{}'", KPR_EXAMPLE_SCHEMA, out.string()))
+            .status,
+        0);
     const auto files = {"kpr_sock.bpf.c", "kpr_sock.bpf.o", "kpr_sock.manifest.json"};
     std::vector<std::string> before;
     for (const char* f : files)
-        before.push_back(slurp(out / f));
-    EXPECT_EQ(kpr_gen(fmt::format("build --schema '{}' --out-dir '{}'", bad_schema.string(), out.string())).status, 1);
+        before.push_back(read_file_contents(out / f).value_or(""));
+    EXPECT_EQ(kpr_gen(fmt::format("build --schema '{}' --out-dir '{}'", bad_schema.string(),
+                                  out.string()))
+                  .status,
+              1);
     std::size_t i = 0;
     for (const char* f : files)
-        EXPECT_EQ(slurp(out / f), before[i++]) << f;
+        EXPECT_EQ(read_file_contents(out / f).value_or(""), before[i++]) << f;
     EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 3);
 }
 
@@ -88,18 +91,22 @@ TEST(KprGenCommand, ACompileErrorNamesTheEmittedFileAndLineAndWritesNothing) {
         broken << "int kpr_broken = undeclared_name;\n";
     }
     const auto out = dir.path / "out";
-    const auto run = kpr_gen(fmt::format("build --schema '{}' --out-dir '{}' --templates '{}'", KPR_EXAMPLE_SCHEMA,
-                                         out.string(), (dir.path / "templates").string()));
+    const auto run =
+        kpr_gen(fmt::format("build --schema '{}' --out-dir '{}' --templates '{}'",
+                            KPR_EXAMPLE_SCHEMA, out.string(), (dir.path / "templates").string()));
     EXPECT_EQ(run.status, 1) << run.output;
-    const auto emitted = kpr_gen(fmt::format("emit --schema '{}' --templates '{}'", KPR_EXAMPLE_SCHEMA,
-                                             (dir.path / "templates").string()))
+    const auto emitted = kpr_gen(fmt::format("emit --schema '{}' --templates '{}'",
+                                             KPR_EXAMPLE_SCHEMA, (dir.path / "templates").string()))
                              .output;
-    const auto line = std::count(emitted.begin(), emitted.end(), '\n'); // the appended line is the last
-    EXPECT_NE(run.output.find(fmt::format("{}:{}:18: error: use of undeclared identifier 'undeclared_name'",
-                                          (out / "kpr_sock.bpf.c").string(), line)),
+    const auto line =
+        std::count(emitted.begin(), emitted.end(), '\n'); // the appended line is the last
+    EXPECT_NE(run.output.find(
+                  fmt::format("{}:{}:18: error: use of undeclared identifier 'undeclared_name'",
+                              (out / "kpr_sock.bpf.c").string(), line)),
               std::string::npos)
         << run.output;
-    EXPECT_NE(run.output.find("int kpr_broken = undeclared_name;"), std::string::npos) << "the line is shown";
+    EXPECT_NE(run.output.find("int kpr_broken = undeclared_name;"), std::string::npos)
+        << "the line is shown";
     EXPECT_TRUE(!fs::exists(out) || fs::is_empty(out)) << "a failed compile left files behind";
 }
 
@@ -109,9 +116,11 @@ TEST(KprGenCommand, ExplainAndCheckDescribeTheDataPath) {
     EXPECT_NE(explain.output.find("total ~"), std::string::npos) << explain.output;
     const auto check = kpr_gen(fmt::format("check --schema '{}'", KPR_EXAMPLE_SCHEMA));
     EXPECT_EQ(check.status, 0) << check.output;
-    EXPECT_NE(check.output.find("compiled 8 programs, 6 map layouts cross-checked"), std::string::npos)
+    EXPECT_NE(check.output.find("compiled 8 programs, 6 map layouts cross-checked"),
+              std::string::npos)
         << check.output;
-    const bool verified = check.output.find("every program loads in this kernel") != std::string::npos;
+    const bool verified =
+        check.output.find("every program loads in this kernel") != std::string::npos;
     const bool skipped = check.output.find("skipped: needs CAP_BPF") != std::string::npos;
     EXPECT_TRUE(verified != skipped) << check.output;
 }

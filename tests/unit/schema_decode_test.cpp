@@ -127,8 +127,8 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         names.push_back(name);
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "ipcache", "policy", "services",
-                                               "sockRevNat"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "ipcache",
+                                               "policy", "services", "sockRevNat"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {
@@ -225,9 +225,10 @@ metadata:
 spec:
   families: [IPv4]
 )"),
-              (std::vector<Reported>{{4, 9, "ClusterDatapath Prod */ cluster", "metadata.name",
-                                      "\"Prod */ cluster\" is not a DNS label (1-63 of a-z, 0-9 and '-', starting "
-                                      "and ending with a letter or digit)"}}));
+              (std::vector<Reported>{
+                  {4, 9, "ClusterDatapath Prod */ cluster", "metadata.name",
+                   "\"Prod */ cluster\" is not a DNS label (1-63 of a-z, 0-9 and '-', starting "
+                   "and ending with a letter or digit)"}}));
 }
 
 // --- families and hooks ---
@@ -398,20 +399,24 @@ TEST(SchemaDecode, AllFeaturesExampleDecodesEverySection) {
     EXPECT_EQ(dns.action, PolicyAction::allow);
     EXPECT_EQ(dns.direction, PolicyDirection::egress);
     ASSERT_EQ(dns.peers.size(), 1u);
-    EXPECT_EQ(std::get<IdentityLabelMatch>(dns.peers[0]).namespace_labels.at("kubernetes.io/metadata.name"),
+    EXPECT_EQ(std::get<IdentityLabelMatch>(dns.peers[0])
+                  .namespace_labels.at("kubernetes.io/metadata.name"),
               "kube-system");
-    EXPECT_EQ(dns.ports, (std::vector<PolicyPort>{{k8s::Protocol::UDP, 53, 0}, {k8s::Protocol::TCP, 53, 0}}));
+    EXPECT_EQ(dns.ports,
+              (std::vector<PolicyPort>{{k8s::Protocol::UDP, 53, 0}, {k8s::Protocol::TCP, 53, 0}}));
     const Cidr metadata = std::get<Cidr>(s.baseline_policy.rules[0].peers[0]);
     EXPECT_EQ(metadata.address.str(), "169.254.169.254");
     EXPECT_EQ(metadata.prefix_length, 32);
-    EXPECT_EQ(std::get<ReservedIdentityKind>(s.baseline_policy.rules[2].peers[0]), ReservedIdentityKind::host);
+    EXPECT_EQ(std::get<ReservedIdentityKind>(s.baseline_policy.rules[2].peers[0]),
+              ReservedIdentityKind::host);
     EXPECT_EQ(s.baseline_policy.rules[3].ports[0].end_port, 32767);
 }
 
 TEST(SchemaDecode, IdentityAndFeaturesDefaultWhenAbsent) {
-    const SchemaResult r = decode_cluster_schema(
-        "apiVersion: kpr.dev/v1alpha1\nkind: ClusterDatapath\nmetadata: {name: d}\nspec:\n  families: [IPv4]\n",
-        "d.yaml");
+    const SchemaResult r =
+        decode_cluster_schema("apiVersion: kpr.dev/v1alpha1\nkind: ClusterDatapath\nmetadata: "
+                              "{name: d}\nspec:\n  families: [IPv4]\n",
+                              "d.yaml");
     ASSERT_TRUE(r.schema.has_value());
     EXPECT_EQ(r.schema->identity, IdentitySchema{});
     EXPECT_EQ(r.schema->features, Features{});

@@ -8,14 +8,14 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+#include "kpr/file_contents.hpp"
 
 namespace kpr::manifest {
 
@@ -25,7 +25,7 @@ struct ManifestMap {
     std::string name;
     std::string type; // BPF_MAP_TYPE_...
     std::uint32_t capacity = 0;
-    std::string key;   // C struct names
+    std::string key; // C struct names
     std::string value;
     std::string layout_hash;
     bool operator==(const ManifestMap&) const = default;
@@ -64,22 +64,24 @@ inline std::string to_json(const BuildManifest& m) {
                 throw std::invalid_argument(fmt::format("manifest: {:?} needs escaping", s));
         return fmt::format("\"{}\"", s);
     };
-    std::string out = fmt::format("{{\n  \"kprManifest\": {},\n  \"schema\": {{\"name\": {}, \"hash\": {}}},\n"
-                                  "  \"object\": {{\"file\": {}, \"hash\": {}}},\n  \"maps\": [",
-                                  manifest_format, quoted(m.schema_name), quoted(m.schema_hash),
-                                  quoted(m.object_file), quoted(m.object_hash));
+    std::string out =
+        fmt::format("{{\n  \"kprManifest\": {},\n  \"schema\": {{\"name\": {}, \"hash\": {}}},\n"
+                    "  \"object\": {{\"file\": {}, \"hash\": {}}},\n  \"maps\": [",
+                    manifest_format, quoted(m.schema_name), quoted(m.schema_hash),
+                    quoted(m.object_file), quoted(m.object_hash));
     for (std::size_t i = 0; i < m.maps.size(); ++i) {
         const auto& map = m.maps[i];
-        out += fmt::format("{}\n    {{\"name\": {}, \"type\": {}, \"capacity\": {}, \"key\": {}, \"value\": {}, "
-                           "\"layoutHash\": {}}}",
-                           i ? "," : "", quoted(map.name), quoted(map.type), map.capacity, quoted(map.key),
-                           quoted(map.value), quoted(map.layout_hash));
+        out += fmt::format(
+            "{}\n    {{\"name\": {}, \"type\": {}, \"capacity\": {}, \"key\": {}, \"value\": {}, "
+            "\"layoutHash\": {}}}",
+            i ? "," : "", quoted(map.name), quoted(map.type), map.capacity, quoted(map.key),
+            quoted(map.value), quoted(map.layout_hash));
     }
     out += "\n  ],\n  \"programs\": [";
     for (std::size_t i = 0; i < m.programs.size(); ++i) {
         const auto& p = m.programs[i];
-        out += fmt::format("{}\n    {{\"name\": {}, \"section\": {}, \"instructions\": {}}}", i ? "," : "",
-                           quoted(p.name), quoted(p.section), p.instructions);
+        out += fmt::format("{}\n    {{\"name\": {}, \"section\": {}, \"instructions\": {}}}",
+                           i ? "," : "", quoted(p.name), quoted(p.section), p.instructions);
     }
     out += "\n  ]\n}\n";
     return out;
@@ -91,17 +93,17 @@ struct ManifestError : std::runtime_error {
 
 // Throws ManifestError naming the file and what is missing or malformed.
 inline BuildManifest read_manifest(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw ManifestError(fmt::format("{}: cannot read the build manifest (kpr-gen writes it next to the object)",
-                                        path.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
+    const auto text = read_file_contents(path);
+    if (!text)
+        throw ManifestError(
+            fmt::format("{}: cannot read the build manifest (kpr-gen writes it next to the object)",
+                        path.string()));
     try {
-        const YAML::Node root = YAML::Load(text.str());
+        const YAML::Node root = YAML::Load(*text);
         if (root["kprManifest"].as<int>() != manifest_format)
-            throw ManifestError(fmt::format("{}: manifest format {} is not {}, the one this kpr-agent reads",
-                                            path.string(), root["kprManifest"].as<int>(), manifest_format));
+            throw ManifestError(
+                fmt::format("{}: manifest format {} is not {}, the one this kpr-agent reads",
+                            path.string(), root["kprManifest"].as<int>(), manifest_format));
         BuildManifest m;
         m.schema_name = root["schema"]["name"].as<std::string>();
         m.schema_hash = root["schema"]["hash"].as<std::string>();
@@ -112,11 +114,12 @@ inline BuildManifest read_manifest(const std::filesystem::path& path) {
                               map["capacity"].as<std::uint32_t>(), map["key"].as<std::string>(),
                               map["value"].as<std::string>(), map["layoutHash"].as<std::string>()});
         for (const auto& p : root["programs"])
-            m.programs.push_back(
-                {p["name"].as<std::string>(), p["section"].as<std::string>(), p["instructions"].as<std::uint32_t>()});
+            m.programs.push_back({p["name"].as<std::string>(), p["section"].as<std::string>(),
+                                  p["instructions"].as<std::uint32_t>()});
         return m;
     } catch (const YAML::Exception& e) {
-        throw ManifestError(fmt::format("{}: not a kpr build manifest: {}", path.string(), e.what()));
+        throw ManifestError(
+            fmt::format("{}: not a kpr build manifest: {}", path.string(), e.what()));
     }
 }
 

@@ -24,8 +24,8 @@ inline std::string canonical_layout_text(const layout::LayoutDescription& d) {
 
 inline std::string map_layout_hash(layout::MapType type, const layout::LayoutDescription& key,
                                    const layout::LayoutDescription& value) {
-    return content_hash(fmt::format("{}\nkey {}value {}", layout::c_map_type(type), canonical_layout_text(key),
-                                    canonical_layout_text(value)));
+    return content_hash(fmt::format("{}\nkey {}value {}", layout::c_map_type(type),
+                                    canonical_layout_text(key), canonical_layout_text(value)));
 }
 
 template <class Spec> std::string map_layout_hash(const Spec& spec) {

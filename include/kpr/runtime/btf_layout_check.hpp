@@ -34,17 +34,17 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
     const int resolved = btf__resolve_type(b, type_id);
     const btf_type* t = resolved > 0 ? btf__type_by_id(b, static_cast<__u32>(resolved)) : nullptr;
     if (!t || !btf_is_struct(t)) {
-        problems.push_back(fmt::format("{}: not a struct in {}'s BTF (kpr-agent expects struct {})", what, holder,
-                                       want.c_name));
+        problems.push_back(fmt::format("{}: not a struct in {}'s BTF (kpr-agent expects struct {})",
+                                       what, holder, want.c_name));
         return;
     }
     const auto name = btf_string(b, t->name_off);
     if (name != want.c_name)
-        problems.push_back(fmt::format("{}: {} has struct {}, kpr-agent expects struct {}", what, holder, name,
-                                       want.c_name));
+        problems.push_back(fmt::format("{}: {} has struct {}, kpr-agent expects struct {}", what,
+                                       holder, name, want.c_name));
     if (t->size != want.size)
-        problems.push_back(fmt::format("{}: struct {} is {} bytes in {}, {} in kpr-agent", what, name, t->size,
-                                       holder, want.size));
+        problems.push_back(fmt::format("{}: struct {} is {} bytes in {}, {} in kpr-agent", what,
+                                       name, t->size, holder, want.size));
     // Fields are matched by name, so a reordering reads as moved fields.
     const auto* members = btf_members(t);
     const auto count = static_cast<__u32>(btf_vlen(t));
@@ -54,23 +54,27 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
         while (i < count && btf_string(b, members[i].name_off) != f.name)
             ++i;
         if (i == count) {
-            problems.push_back(fmt::format("{}: struct {} has no field {} in {}", what, name, f.name, holder));
+            problems.push_back(
+                fmt::format("{}: struct {} has no field {} in {}", what, name, f.name, holder));
             continue;
         }
         matched[i] = true;
         const auto offset = btf_member_bit_offset(t, i) / 8;
         const auto size = btf__resolve_size(b, members[i].type);
         if (offset != f.offset)
-            problems.push_back(fmt::format("{}: field {} of struct {} is at offset {} in {}, {} in kpr-agent", what,
-                                           f.name, name, offset, holder, f.offset));
+            problems.push_back(
+                fmt::format("{}: field {} of struct {} is at offset {} in {}, {} in kpr-agent",
+                            what, f.name, name, offset, holder, f.offset));
         if (size < 0 || static_cast<std::size_t>(size) != f.size)
-            problems.push_back(fmt::format("{}: field {} of struct {} is {} bytes in {}, {} in kpr-agent", what,
-                                           f.name, name, size, holder, f.size));
+            problems.push_back(
+                fmt::format("{}: field {} of struct {} is {} bytes in {}, {} in kpr-agent", what,
+                            f.name, name, size, holder, f.size));
     }
     for (__u32 i = 0; i < count; ++i)
         if (!matched[i])
-            problems.push_back(fmt::format("{}: struct {} has field {} in {}, which kpr-agent does not know", what,
-                                           name, btf_string(b, members[i].name_off), holder));
+            problems.push_back(
+                fmt::format("{}: struct {} has field {} in {}, which kpr-agent does not know", what,
+                            name, btf_string(b, members[i].name_off), holder));
 }
 
 inline bpf_map_type kernel_map_type(layout::MapType t) {

@@ -12,8 +12,6 @@
 #include <bpf/libbpf.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "kpr/file_contents.hpp"
 #include "kpr/manifest/manifest_check.hpp"
 #include "kpr/runtime/btf_layout_check.hpp"
 #include "kpr/runtime/error.hpp"
@@ -44,21 +43,26 @@ inline std::string join_lines(const std::vector<std::string>& lines) {
 inline void pinned_layout_conflicts(const std::string& name, const bpf_map_info& info,
                                     std::vector<std::string>& problems) {
     if (info.btf_id == 0) {
-        problems.push_back(fmt::format("map {}: the pinned map carries no BTF, so its layout cannot be compared", name));
+        problems.push_back(fmt::format(
+            "map {}: the pinned map carries no BTF, so its layout cannot be compared", name));
         return;
     }
-    std::unique_ptr<btf, decltype(&btf__free)> pinned(btf__load_from_kernel_by_id(info.btf_id), &btf__free);
+    std::unique_ptr<btf, decltype(&btf__free)> pinned(btf__load_from_kernel_by_id(info.btf_id),
+                                                      &btf__free);
     if (!pinned) {
-        problems.push_back(fmt::format("map {}: cannot read the pinned map's BTF: {}", name, errno_text(errno)));
+        problems.push_back(
+            fmt::format("map {}: cannot read the pinned map's BTF: {}", name, errno_text(errno)));
         return;
     }
     boost::hana::for_each(layout::all_maps, [&](const auto& spec) {
         using Spec = std::remove_cvref_t<decltype(spec)>;
         if (spec.name != name)
             return;
-        compare_struct(pinned.get(), info.btf_key_type_id, layout::describe<typename Spec::key_type>(),
-                       fmt::format("map {} key", name), problems, "the pinned map");
-        compare_struct(pinned.get(), info.btf_value_type_id, layout::describe<typename Spec::value_type>(),
+        compare_struct(pinned.get(), info.btf_key_type_id,
+                       layout::describe<typename Spec::key_type>(), fmt::format("map {} key", name),
+                       problems, "the pinned map");
+        compare_struct(pinned.get(), info.btf_value_type_id,
+                       layout::describe<typename Spec::value_type>(),
                        fmt::format("map {} value", name), problems, "the pinned map");
     });
 }
@@ -120,14 +124,16 @@ class DatapathObject {
         const auto manifest_path = manifest::manifest_path_for(path);
         try {
             if (auto problems = manifest::check_manifest(manifest::read_manifest(manifest_path),
-                                                         read_bytes(path), d.object_.get());
+                                                         read_file_contents(path).value_or(""),
+                                                         d.object_.get());
                 !problems.empty())
-                throw Error(fmt::format("{}: its build manifest {} does not match this kpr-agent, refusing to "
-                                        "load it:{}",
-                                        path.string(), manifest_path.string(), detail::join_lines(problems)));
+                throw Error(fmt::format(
+                    "{}: its build manifest {} does not match this kpr-agent, refusing to "
+                    "load it:{}",
+                    path.string(), manifest_path.string(), detail::join_lines(problems)));
         } catch (const manifest::ManifestError& e) {
-            throw Error(fmt::format("{}: refusing to load it without a valid build manifest: {}", path.string(),
-                                    e.what()));
+            throw Error(fmt::format("{}: refusing to load it without a valid build manifest: {}",
+                                    path.string(), e.what()));
         }
         if (auto problems = check_map_layouts(d.object_.get()); !problems.empty())
             throw Error(fmt::format("{}: its map layouts differ from this kpr-agent's, refusing "
@@ -163,13 +169,6 @@ class DatapathObject {
     }
 
   private:
-    static std::string read_bytes(const std::filesystem::path& path) {
-        std::ifstream in(path, std::ios::binary);
-        std::ostringstream bytes;
-        bytes << in.rdbuf();
-        return bytes.str();
-    }
-
     struct Close {
         void operator()(bpf_object* o) const { bpf_object__close(o); }
     };

@@ -26,7 +26,9 @@ enum class PolicyDirection { ingress, egress };
 inline std::string_view to_string(PolicyAction a) {
     return a == PolicyAction::allow ? "Allow" : a == PolicyAction::deny ? "Deny" : "Pass";
 }
-inline std::string_view to_string(PolicyDirection d) { return d == PolicyDirection::ingress ? "Ingress" : "Egress"; }
+inline std::string_view to_string(PolicyDirection d) {
+    return d == PolicyDirection::ingress ? "Ingress" : "Egress";
+}
 
 struct Cidr {
     net::Address address; // host bits are zero
@@ -58,9 +60,9 @@ struct BaselineRule {
     std::uint32_t priority = 0; // lower first; equal priorities keep document order
     PolicyAction action = PolicyAction::deny;
     PolicyDirection direction = PolicyDirection::ingress;
-    IdentityLabelMatch subject;     // the pods the rule applies to
-    std::vector<PolicyPeer> peers;  // at least one
-    std::vector<PolicyPort> ports;  // empty: every port and protocol
+    IdentityLabelMatch subject;    // the pods the rule applies to
+    std::vector<PolicyPeer> peers; // at least one
+    std::vector<PolicyPort> ports; // empty: every port and protocol
     bool operator==(const BaselineRule&) const = default;
 };
 

@@ -36,8 +36,10 @@ struct PolicyContext {
     bool egress_enforced;  // spec.tcPrograms has podEgress
 };
 
-inline std::map<std::string, std::string> read_label_match(yaml::FieldReader& r, const yaml::YamlField& field,
-                                                           const IdentitySchema& identity, bool namespace_labels) {
+inline std::map<std::string, std::string> read_label_match(yaml::FieldReader& r,
+                                                           const yaml::YamlField& field,
+                                                           const IdentitySchema& identity,
+                                                           bool namespace_labels) {
     std::map<std::string, std::string> out;
     if (!r.expect_map(field))
         return out;
@@ -47,10 +49,13 @@ inline std::map<std::string, std::string> read_label_match(yaml::FieldReader& r,
             r.report(value, fmt::format("{:?} is not a label key", key));
             continue;
         }
-        if (namespace_labels ? !identity.namespace_label_counts(key) : !identity.pod_label_counts(key)) {
-            r.report(value, fmt::format("{:?} is not an identity-relevant label key (spec.identity.{}), so no "
-                                        "identity can be matched by it",
-                                        key, namespace_labels ? "namespaceLabelKeys" : "podLabelKeys"));
+        if (namespace_labels ? !identity.namespace_label_counts(key)
+                             : !identity.pod_label_counts(key)) {
+            r.report(
+                value,
+                fmt::format("{:?} is not an identity-relevant label key (spec.identity.{}), so no "
+                            "identity can be matched by it",
+                            key, namespace_labels ? "namespaceLabelKeys" : "podLabelKeys"));
             continue;
         }
         if (text && !is_label_value(*text)) {
@@ -76,13 +81,16 @@ inline std::optional<PolicyPeer> read_peer(yaml::FieldReader& r, const yaml::Yam
     r.reject_unknown_fields(peer, {"reserved", "cidr", "podLabels", "namespaceLabels"});
     const bool reserved = peer.child("reserved").present();
     const bool cidr = peer.child("cidr").present();
-    const bool labels = peer.child("podLabels").present() || peer.child("namespaceLabels").present();
+    const bool labels =
+        peer.child("podLabels").present() || peer.child("namespaceLabels").present();
     if (reserved + cidr + labels != 1) {
-        r.report(peer, "a peer is exactly one of reserved, cidr, or podLabels and/or namespaceLabels");
+        r.report(peer,
+                 "a peer is exactly one of reserved, cidr, or podLabels and/or namespaceLabels");
         return std::nullopt;
     }
     if (reserved) {
-        const auto kind = read_choice<ReservedIdentityKind>(r, peer.child("reserved"), all_reserved_identity_kinds);
+        const auto kind = read_choice<ReservedIdentityKind>(r, peer.child("reserved"),
+                                                            all_reserved_identity_kinds);
         if (kind && !context.identity.number_of(*kind)) {
             r.report(peer.child("reserved"),
                      fmt::format("{:?} has no number in spec.identity.reserved", to_string(*kind)));
@@ -103,7 +111,8 @@ inline std::optional<PolicyPeer> read_peer(yaml::FieldReader& r, const yaml::Yam
     return read_identity_labels(r, peer, context.identity);
 }
 
-inline std::optional<PolicyPort> read_policy_port(yaml::FieldReader& r, const yaml::YamlField& field) {
+inline std::optional<PolicyPort> read_policy_port(yaml::FieldReader& r,
+                                                  const yaml::YamlField& field) {
     if (!r.require_map(field))
         return std::nullopt;
     r.reject_unknown_fields(field, {"protocol", "port", "endPort"});
@@ -111,8 +120,9 @@ inline std::optional<PolicyPort> read_policy_port(yaml::FieldReader& r, const ya
     const std::size_t errors = r.error_count();
     if (r.require(field.child("protocol")))
         if (auto p = read_choice<k8s::Protocol>(
-                r, field.child("protocol"), std::initializer_list<k8s::Protocol>{k8s::Protocol::TCP, k8s::Protocol::UDP,
-                                                                                 k8s::Protocol::SCTP}))
+                r, field.child("protocol"),
+                std::initializer_list<k8s::Protocol>{k8s::Protocol::TCP, k8s::Protocol::UDP,
+                                                     k8s::Protocol::SCTP}))
             port.protocol = *p;
     if (auto p = r.read_integer(field.child("port"), 1, 65535))
         port.port = static_cast<std::uint16_t>(*p);
@@ -122,7 +132,8 @@ inline std::optional<PolicyPort> read_policy_port(yaml::FieldReader& r, const ya
             r.report(field.child("endPort"), "needs port, the start of the range");
         else if (port.port != 0 && port.end_port < port.port)
             r.report(field.child("endPort"),
-                     fmt::format("{} is below port {}: a range runs from port to endPort", port.end_port, port.port));
+                     fmt::format("{} is below port {}: a range runs from port to endPort",
+                                 port.end_port, port.port));
     }
     return r.error_count() == errors ? std::optional<PolicyPort>(port) : std::nullopt;
 }
@@ -137,7 +148,8 @@ inline BaselinePolicy read_baseline_policy(yaml::FieldReader& r, const yaml::Yam
     for (const auto& item : r.read_list(field.child("rules"))) {
         if (!r.require_map(item))
             continue;
-        r.reject_unknown_fields(item, {"name", "priority", "action", "direction", "subject", "peers", "ports"});
+        r.reject_unknown_fields(
+            item, {"name", "priority", "action", "direction", "subject", "peers", "ports"});
         BaselineRule rule;
         if (r.require(item.child("name")))
             if (const auto name = r.read_string(item.child("name"))) {
@@ -153,18 +165,20 @@ inline BaselinePolicy read_baseline_policy(yaml::FieldReader& r, const yaml::Yam
         if (r.require(item.child("action")))
             if (auto a = read_choice<PolicyAction>(
                     r, item.child("action"),
-                    std::initializer_list<PolicyAction>{PolicyAction::allow, PolicyAction::deny, PolicyAction::pass}))
+                    std::initializer_list<PolicyAction>{PolicyAction::allow, PolicyAction::deny,
+                                                        PolicyAction::pass}))
                 rule.action = *a;
         if (r.require(item.child("direction")))
             if (auto d = read_choice<PolicyDirection>(
                     r, item.child("direction"),
-                    std::initializer_list<PolicyDirection>{PolicyDirection::ingress, PolicyDirection::egress}))
-            {
+                    std::initializer_list<PolicyDirection>{PolicyDirection::ingress,
+                                                           PolicyDirection::egress})) {
                 rule.direction = *d;
                 const bool ingress = *d == PolicyDirection::ingress;
                 if (!(ingress ? context.ingress_enforced : context.egress_enforced))
                     r.report(item.child("direction"),
-                             fmt::format("{} rules are enforced by the {} TC program, which spec.tcPrograms does not "
+                             fmt::format("{} rules are enforced by the {} TC program, which "
+                                         "spec.tcPrograms does not "
                                          "list",
                                          to_string(*d), ingress ? "podIngress" : "podEgress"));
             }

@@ -58,7 +58,9 @@ inline std::string_view to_string(TcProgram p) {
 
 enum class BackendSelection { random, maglev };
 
-inline std::string_view to_string(BackendSelection b) { return b == BackendSelection::random ? "random" : "maglev"; }
+inline std::string_view to_string(BackendSelection b) {
+    return b == BackendSelection::random ? "random" : "maglev";
+}
 
 struct SessionAffinity {
     bool enabled = false;

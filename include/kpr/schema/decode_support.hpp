@@ -21,8 +21,12 @@
 
 namespace kpr::schema::detail {
 
-inline bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-inline bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+inline bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+inline bool is_alnum(char c) {
+    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
 
 // RFC 1123 label: what Kubernetes accepts as a name in many places.
 inline bool is_dns_label(std::string_view s) {
@@ -51,7 +55,8 @@ inline bool is_label_value(std::string_view s) {
         return true;
     if (s.size() > 63 || !is_alnum(s.front()) || !is_alnum(s.back()))
         return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 // A label key: an optional DNS subdomain prefix and '/', then a name.
@@ -111,8 +116,8 @@ inline std::optional<Cidr> read_cidr(yaml::FieldReader& r, const yaml::YamlField
     const int length = std::stoi(std::string(length_text));
     const int bits = address->is_v4() ? 32 : 128;
     if (length > bits) {
-        r.report(field, fmt::format("{:?}: the prefix length {} is longer than an {} address", *text, length,
-                                    net::to_string(address->family())));
+        r.report(field, fmt::format("{:?}: the prefix length {} is longer than an {} address",
+                                    *text, length, net::to_string(address->family())));
         return std::nullopt;
     }
     const auto& bytes = address->v6_bytes();

@@ -18,7 +18,8 @@
 
 namespace kpr::schema::detail {
 
-inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r, const yaml::YamlField& field) {
+inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r,
+                                                            const yaml::YamlField& field) {
     std::vector<LabelKeyPattern> out;
     std::set<std::string> seen;
     for (const auto& item : r.read_list(field)) {
@@ -28,9 +29,12 @@ inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r
         const bool prefix = !text->empty() && text->back() == '*';
         // A prefix is checked as a key by completing it with one letter.
         const bool valid =
-            prefix ? *text == "*" || is_label_key(text->substr(0, text->size() - 1) + "x") : is_label_key(*text);
+            prefix ? *text == "*" || is_label_key(text->substr(0, text->size() - 1) + "x")
+                   : is_label_key(*text);
         if (!valid) {
-            r.report(item, fmt::format("{:?} is not a label key, nor a label key prefix ending in '*'", *text));
+            r.report(item,
+                     fmt::format("{:?} is not a label key, nor a label key prefix ending in '*'",
+                                 *text));
             continue;
         }
         if (!seen.insert(*text).second) {
@@ -48,11 +52,13 @@ inline IdentitySchema read_identity_schema(yaml::FieldReader& r, const yaml::Yam
     IdentitySchema identity;
     if (!r.expect_map(field))
         return identity;
-    r.reject_unknown_fields(field, {"podLabelKeys", "namespaceLabelKeys", "reserved", "firstAllocated"});
+    r.reject_unknown_fields(field,
+                            {"podLabelKeys", "namespaceLabelKeys", "reserved", "firstAllocated"});
     if (field.child("podLabelKeys").present())
         identity.pod_label_keys = read_label_key_patterns(r, field.child("podLabelKeys"));
     if (field.child("namespaceLabelKeys").present())
-        identity.namespace_label_keys = read_label_key_patterns(r, field.child("namespaceLabelKeys"));
+        identity.namespace_label_keys =
+            read_label_key_patterns(r, field.child("namespaceLabelKeys"));
     if (auto first = r.read_integer(field.child("firstAllocated"), 2, max_identity))
         identity.first_allocated = static_cast<std::uint32_t>(*first);
 
@@ -73,8 +79,10 @@ inline IdentitySchema read_identity_schema(yaml::FieldReader& r, const yaml::Yam
                 continue;
             const auto n = static_cast<std::uint32_t>(*number);
             if (n >= identity.first_allocated)
-                r.report(value, fmt::format("{} is not below firstAllocated ({}), where pods' identities start", n,
-                                            identity.first_allocated));
+                r.report(
+                    value,
+                    fmt::format("{} is not below firstAllocated ({}), where pods' identities start",
+                                n, identity.first_allocated));
             else if (const auto [it, fresh] = numbers.emplace(n, name); !fresh)
                 r.report(value, fmt::format("{} is also the number of {}", n, it->second));
             else
@@ -82,17 +90,19 @@ inline IdentitySchema read_identity_schema(yaml::FieldReader& r, const yaml::Yam
         }
         for (auto required : {ReservedIdentityKind::host, ReservedIdentityKind::world})
             if (!reserved.child(to_string(required)).present())
-                r.report(reserved, fmt::format("{} is required: the data path marks traffic with it",
-                                               to_string(required)));
+                r.report(reserved,
+                         fmt::format("{} is required: the data path marks traffic with it",
+                                     to_string(required)));
     } else if (reserved.present()) {
         identity.reserved.clear();
     } else {
         for (const auto& d : identity.reserved)
             if (d.number >= identity.first_allocated) {
-                r.report(field.child("firstAllocated"),
-                         fmt::format("{} leaves no room for the default reserved identity {} ({}); list "
-                                     "spec.identity.reserved",
-                                     identity.first_allocated, to_string(d.kind), d.number));
+                r.report(
+                    field.child("firstAllocated"),
+                    fmt::format("{} leaves no room for the default reserved identity {} ({}); list "
+                                "spec.identity.reserved",
+                                identity.first_allocated, to_string(d.kind), d.number));
                 break;
             }
     }

@@ -19,8 +19,9 @@ namespace kpr::schema {
 enum class ReservedIdentityKind { host, world, remoteNode, kubeApiserver, unmanaged, health };
 
 inline constexpr ReservedIdentityKind all_reserved_identity_kinds[] = {
-    ReservedIdentityKind::host,          ReservedIdentityKind::world,     ReservedIdentityKind::remoteNode,
-    ReservedIdentityKind::kubeApiserver, ReservedIdentityKind::unmanaged, ReservedIdentityKind::health};
+    ReservedIdentityKind::host,       ReservedIdentityKind::world,
+    ReservedIdentityKind::remoteNode, ReservedIdentityKind::kubeApiserver,
+    ReservedIdentityKind::unmanaged,  ReservedIdentityKind::health};
 
 inline std::string_view to_string(ReservedIdentityKind k) {
     switch (k) {
@@ -61,7 +62,8 @@ struct LabelKeyPattern {
 
     bool matches(std::string_view key) const {
         if (!text.empty() && text.back() == '*')
-            return key.substr(0, text.size() - 1) == std::string_view(text).substr(0, text.size() - 1);
+            return key.substr(0, text.size() - 1) ==
+                   std::string_view(text).substr(0, text.size() - 1);
         return key == text;
     }
     bool operator==(const LabelKeyPattern&) const = default;
@@ -88,7 +90,9 @@ struct IdentitySchema {
         return false;
     }
     bool pod_label_counts(std::string_view key) const { return any_matches(pod_label_keys, key); }
-    bool namespace_label_counts(std::string_view key) const { return any_matches(namespace_label_keys, key); }
+    bool namespace_label_counts(std::string_view key) const {
+        return any_matches(namespace_label_keys, key);
+    }
 
     std::optional<std::uint32_t> number_of(ReservedIdentityKind kind) const {
         for (const auto& r : reserved)

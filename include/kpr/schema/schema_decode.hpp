@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kpr/file_contents.hpp"
 #include "kpr/layout/maps.hpp"
 #include "kpr/schema/baseline_policy_decode.hpp"
 #include "kpr/schema/cluster_schema.hpp"
@@ -57,9 +58,9 @@ struct MapDefault {
     bool built;
 };
 inline constexpr MapDefault map_defaults[] = {
-    {"services", 65536, min_capacity, true},      {"backends", 65536, min_capacity, true},
-    {"sockRevNat", 262144, min_capacity, true},   {"conntrack", 262144, 1024, false},
-    {"affinity", 65536, min_capacity, false},     {"ipcache", 65536, min_capacity, false},
+    {"services", 65536, min_capacity, true},    {"backends", 65536, min_capacity, true},
+    {"sockRevNat", 262144, min_capacity, true}, {"conntrack", 262144, 1024, false},
+    {"affinity", 65536, min_capacity, false},   {"ipcache", 65536, min_capacity, false},
     {"policy", 16384, min_capacity, false},
 };
 
@@ -70,7 +71,9 @@ constexpr bool has_map_default(std::string_view name) {
     return false;
 }
 static_assert(boost::hana::fold_left(layout::all_maps, true,
-                                     [](bool ok, const auto& spec) { return ok && has_map_default(spec.capacity); }),
+                                     [](bool ok, const auto& spec) {
+                                         return ok && has_map_default(spec.capacity);
+                                     }),
               "every map of layout/maps.hpp needs its capacity in map_defaults");
 
 struct SchemaResult {
@@ -94,7 +97,8 @@ inline constexpr std::uint32_t max_timeout_seconds = 7 * 24 * 3600;
 //   features:
 //     sessionAffinity: {enabled: true, maxTimeoutSeconds: 10800}
 //     backendSelection: {algorithm: maglev, maglevTableSize: 16381}   # random | maglev
-//     conntrack: {tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10, udpSeconds: 30, icmpSeconds: 30}
+//     conntrack: {tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10, udpSeconds: 30, icmpSeconds:
+//     30}
 inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field) {
     Features f;
     if (!r.expect_map(field))
@@ -111,7 +115,8 @@ inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field
         r.reject_unknown_fields(selection, {"algorithm", "maglevTableSize"});
         if (auto a = read_choice<BackendSelection>(
                 r, selection.child("algorithm"),
-                std::initializer_list<BackendSelection>{BackendSelection::random, BackendSelection::maglev}))
+                std::initializer_list<BackendSelection>{BackendSelection::random,
+                                                        BackendSelection::maglev}))
             f.backend_selection.algorithm = *a;
         const auto table = selection.child("maglevTableSize");
         if (auto t = r.read_integer(table, 251, 131071)) {
@@ -123,7 +128,8 @@ inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field
         }
     }
     if (const auto ct = field.child("conntrack"); r.expect_map(ct)) {
-        r.reject_unknown_fields(ct, {"tcpEstablishedSeconds", "tcpClosingSeconds", "udpSeconds", "icmpSeconds"});
+        r.reject_unknown_fields(
+            ct, {"tcpEstablishedSeconds", "tcpClosingSeconds", "udpSeconds", "icmpSeconds"});
         const auto read = [&](std::string_view name, std::uint32_t& into) {
             if (auto v = r.read_integer(ct.child(name), 1, max_timeout_seconds))
                 into = static_cast<std::uint32_t>(*v);
@@ -135,8 +141,9 @@ inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field
         if (f.conntrack.tcp_closing > f.conntrack.tcp_established)
             r.report(ct.child("tcpClosingSeconds").present() ? ct.child("tcpClosingSeconds")
                                                              : ct.child("tcpEstablishedSeconds"),
-                     fmt::format("a closing TCP connection ({} s) would outlive an established one ({} s)",
-                                 f.conntrack.tcp_closing, f.conntrack.tcp_established));
+                     fmt::format(
+                         "a closing TCP connection ({} s) would outlive an established one ({} s)",
+                         f.conntrack.tcp_closing, f.conntrack.tcp_established));
     }
     return f;
 }
@@ -151,8 +158,11 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
         return result;
     }
     if (documents.documents.size() != 1) {
-        result.errors.push_back({{source, 1, 1}, "", "", fmt::format("expected one YAML document, found {}",
-                                                                      documents.documents.size())});
+        result.errors.push_back(
+            {{source, 1, 1},
+             "",
+             "",
+             fmt::format("expected one YAML document, found {}", documents.documents.size())});
         return result;
     }
     yaml::FieldReader r(source, result.errors);
@@ -162,11 +172,14 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
     r.reject_unknown_fields(doc, {"apiVersion", "kind", "metadata", "spec"});
 
     ClusterSchema schema;
-    if (const auto v = r.read_string(doc.child("apiVersion")); r.require(doc.child("apiVersion")) && v &&
-                                                                 *v != schema_api_version)
-        r.report(doc.child("apiVersion"), fmt::format("{:?} is not supported (expected {})", *v, schema_api_version));
-    if (const auto k = r.read_string(doc.child("kind")); r.require(doc.child("kind")) && k && *k != schema_kind)
-        r.report(doc.child("kind"), fmt::format("{:?} is not a cluster schema (expected {})", *k, schema_kind));
+    if (const auto v = r.read_string(doc.child("apiVersion"));
+        r.require(doc.child("apiVersion")) && v && *v != schema_api_version)
+        r.report(doc.child("apiVersion"),
+                 fmt::format("{:?} is not supported (expected {})", *v, schema_api_version));
+    if (const auto k = r.read_string(doc.child("kind"));
+        r.require(doc.child("kind")) && k && *k != schema_kind)
+        r.report(doc.child("kind"),
+                 fmt::format("{:?} is not a cluster schema (expected {})", *k, schema_kind));
     const auto metadata = doc.child("metadata");
     if (r.require_map(metadata)) {
         r.reject_unknown_fields(metadata, {"name"});
@@ -176,9 +189,12 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             r.name_object(fmt::format("{} {}", schema_kind, schema.name));
             // The name goes into generated sources and file names.
             if (!detail::is_dns_label(*text))
-                r.report(name, fmt::format("{:?} is not a DNS label (1-63 of a-z, 0-9 and '-', starting and ending "
-                                           "with a letter or digit)",
-                                           *text));
+                r.report(
+                    name,
+                    fmt::format(
+                        "{:?} is not a DNS label (1-63 of a-z, 0-9 and '-', starting and ending "
+                        "with a letter or digit)",
+                        *text));
         } else if (!name.present() || name.node().IsScalar()) { // else reported as not a string
             r.report(name, "required");
         }
@@ -186,11 +202,12 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
 
     const auto spec = doc.child("spec");
     if (r.require_map(spec)) {
-        r.reject_unknown_fields(spec, {"families", "socketHooks", "tcPrograms", "maps", "features", "identity",
-                                       "baselinePolicy"});
+        r.reject_unknown_fields(spec, {"families", "socketHooks", "tcPrograms", "maps", "features",
+                                       "identity", "baselinePolicy"});
         if (r.require(spec.child("families")))
             schema.families = detail::read_choice_set<net::Family>(
-                r, spec.child("families"), std::initializer_list<net::Family>{net::Family::ipv4, net::Family::ipv6});
+                r, spec.child("families"),
+                std::initializer_list<net::Family>{net::Family::ipv4, net::Family::ipv6});
         if (spec.child("families").present() && spec.child("families").node().IsSequence() &&
             spec.child("families").node().size() == 0)
             r.report(spec.child("families"), "at least one family is required");
@@ -198,14 +215,18 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
         if (spec.child("socketHooks").present())
             schema.hooks = detail::read_choice_set<SocketHook>(
                 r, spec.child("socketHooks"),
-                std::initializer_list<SocketHook>{SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
-                                                  SocketHook::getpeername});
+                std::initializer_list<SocketHook>{SocketHook::connect, SocketHook::sendmsg,
+                                                  SocketHook::recvmsg, SocketHook::getpeername});
         else
-            schema.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg, SocketHook::getpeername};
-        if (schema.hooks.contains(SocketHook::sendmsg) && !schema.hooks.contains(SocketHook::recvmsg))
-            r.report(spec.child("socketHooks"), "sendmsg needs recvmsg, or UDP replies would come from the "
-                                                "backend's address instead of the Service's");
-        schema.tc_programs = detail::read_choice_set<TcProgram>(r, spec.child("tcPrograms"), all_tc_programs);
+            schema.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
+                            SocketHook::getpeername};
+        if (schema.hooks.contains(SocketHook::sendmsg) &&
+            !schema.hooks.contains(SocketHook::recvmsg))
+            r.report(spec.child("socketHooks"),
+                     "sendmsg needs recvmsg, or UDP replies would come from the "
+                     "backend's address instead of the Service's");
+        schema.tc_programs =
+            detail::read_choice_set<TcProgram>(r, spec.child("tcPrograms"), all_tc_programs);
 
         std::vector<std::string_view> map_names;
         for (const auto& d : map_defaults) {
@@ -238,12 +259,10 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
 }
 
 inline SchemaResult load_cluster_schema(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    const auto text = read_file_contents(path);
+    if (!text)
         return {std::nullopt, {Diagnostic{{path.string(), 0, 0}, "", "", "cannot read the file"}}};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return decode_cluster_schema(text.str(), path.string());
+    return decode_cluster_schema(*text, path.string());
 }
 
 } // namespace kpr::schema
