@@ -92,6 +92,15 @@ TEST(VerifierMatrix, CoversEveryExampleSchema) {
     EXPECT_EQ(count, 5u) << "a new example schema needs its line in VerifierMatrix";
 }
 
+// An instance under the real bpffs, named for this process (so a killed
+// run's debris is swept), unpinned when the test ends.
+struct PinnedInstance {
+    explicit PinnedInstance(std::string_view role)
+        : pins(fmt::format("kprt-{}-{}", ::getpid(), role), runtime::default_bpffs) {}
+    ~PinnedInstance() { fs::remove_all(pins.root()); }
+    runtime::InstancePaths pins;
+};
+
 // Pins the example's maps as an older build whose kpr_service4_key had
 // address and port the other way round would have.
 void pin_maps_with_swapped_service_key(const runtime::InstancePaths& pins, const fs::path& dir) {
@@ -124,12 +133,8 @@ void pin_maps_with_swapped_service_key(const runtime::InstancePaths& pins, const
 TEST(Upgrade, PinnedMapsWithAnotherLayoutAreRefusedNamingTheMapAndField) {
     KPR_REQUIRE_KERNEL_PRIVILEGES();
     TempDir dir;
-    const runtime::InstancePaths pins(fmt::format("kprt-{}-upgrade", ::getpid()),
-                                      runtime::default_bpffs);
-    struct Unpin {
-        const runtime::InstancePaths& pins;
-        ~Unpin() { fs::remove_all(pins.root()); }
-    } unpin{pins};
+    const PinnedInstance instance("upgrade");
+    const auto& pins = instance.pins;
     pin_maps_with_swapped_service_key(pins, dir.path);
     const auto built = build(KPR_EXAMPLE_SCHEMA, dir.path / "new");
     try {
@@ -155,12 +160,8 @@ TEST(Upgrade, PinnedMapsWithAnotherLayoutAreRefusedNamingTheMapAndField) {
 TEST(Upgrade, PinnedMapsOfTheSameLayoutAreReused) {
     KPR_REQUIRE_KERNEL_PRIVILEGES();
     TempDir dir;
-    const runtime::InstancePaths pins(fmt::format("kprt-{}-reuse", ::getpid()),
-                                      runtime::default_bpffs);
-    struct Unpin {
-        const runtime::InstancePaths& pins;
-        ~Unpin() { fs::remove_all(pins.root()); }
-    } unpin{pins};
+    const PinnedInstance instance("reuse");
+    const auto& pins = instance.pins;
     const auto first = build(KPR_EXAMPLE_SCHEMA, dir.path / "first");
     { runtime::DatapathObject::load(first.object, pins); }
     ASSERT_TRUE(fs::exists(pins.map("kpr_svc4")));

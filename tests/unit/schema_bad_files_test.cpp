@@ -31,7 +31,7 @@ const std::vector<BadSchema> bad_schemas = {
      }},
     {"conntrack-capacity-below-minimum.yaml",
      {
-         "7:27: spec.maps.conntrack.capacity: 0 is out of range 1024-16777216",
+         "7:27: spec.maps.conntrack.capacity: 0 is below the minimum 1024",
      }},
     {"conntrack-closing-outlives-established.yaml",
      {

@@ -325,14 +325,14 @@ TEST(SchemaDecode, CapacityZero) {
     EXPECT_EQ(
         errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
         (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                                "0 is out of range 1-16777216"}}));
+                                "0 is below the minimum 1"}}));
 }
 
 TEST(SchemaDecode, CapacityAboveTheMaximum) {
     EXPECT_EQ(
         errors(schema("  families: [IPv4]\n  maps:\n    backends: {capacity: 16777217}\n")),
         (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.backends.capacity",
-                                "16777217 is out of range 1-16777216"}}));
+                                "16777217 is above the maximum 16777216"}}));
 }
 
 TEST(SchemaDecode, CapacityThatIsAString) {
@@ -367,7 +367,7 @@ spec:
                   {10, 5, "ClusterDatapath example", "spec.maps.backend",
                    "unknown field (did you mean \"backends\"?)"},
                   {9, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                   "0 is out of range 1-16777216"},
+                   "0 is below the minimum 1"},
               }));
 }
 

@@ -20,8 +20,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -242,8 +244,18 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
                 r.reject_unknown_fields(settings, {"capacity"});
                 const auto& d = *std::find_if(std::begin(map_defaults), std::end(map_defaults),
                                               [&](const MapDefault& m) { return m.name == name; });
-                if (auto c = r.read_integer(settings.child("capacity"), d.minimum, max_capacity))
-                    schema.maps[name].capacity = static_cast<std::uint32_t>(*c);
+                const auto capacity = settings.child("capacity");
+                if (auto c = r.read_integer(capacity, std::numeric_limits<std::int64_t>::min(),
+                                            std::numeric_limits<std::int64_t>::max())) {
+                    if (*c < d.minimum)
+                        r.report(capacity,
+                                 fmt::format("{} is below the minimum {}", *c, d.minimum));
+                    else if (*c > max_capacity)
+                        r.report(capacity,
+                                 fmt::format("{} is above the maximum {}", *c, max_capacity));
+                    else
+                        schema.maps[name].capacity = static_cast<std::uint32_t>(*c);
+                }
             }
         }
         schema.features = detail::read_features(r, spec.child("features"));
