@@ -1,7 +1,8 @@
 // Golden tests: for every schema under tests/golden/ and every example
 // schema under examples/schemas/, kpr-gen's source is byte-identical to the
 // checked-in tests/golden/[examples/]<schema>.bpf.c, and building the same
-// schema twice, in different directories, gives byte-identical objects.
+// schema twice, in different directories, gives byte-identical source,
+// object and manifest.
 // After an intended change, `scripts/update-golden` rewrites the expectations.
 #include <unistd.h>
 
@@ -13,7 +14,7 @@
 
 #include "kpr/file_contents.hpp"
 
-#include "codegen/bpf_compiler.hpp"
+#include "codegen/datapath_build.hpp"
 #include "codegen/socket_datapath.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
@@ -102,21 +103,24 @@ TEST(GoldenSources, SectionsWithoutADataPathEmitNothing) {
               codegen::emit_socket_datapath(bare, KPR_TEMPLATES_DIR));
 }
 
-TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalObjectsAnywhere) {
-    const auto source = emit(fs::path(KPR_GOLDEN_DIR) / "dual-stack.yaml");
+TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalFilesAnywhere) {
+    const fs::path schema_path = fs::path(KPR_GOLDEN_DIR) / "dual-stack.yaml";
+    const auto schema = schema::load_cluster_schema(schema_path).schema.value();
     const auto root = fs::temp_directory_path() / fmt::format("kpr-golden-{}", ::getpid());
-    std::vector<std::string> objects;
+    std::vector<std::vector<std::string>> builds; // source, object, manifest
     for (const char* dir : {"one", "two/deeper"}) {
-        const auto d = root / dir;
-        fs::create_directories(d);
-        codegen::compile_bpf_object(
-            {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
-            {source, d / "kpr_sock.bpf.c", {}}, d / "kpr_sock.bpf.o");
-        objects.push_back(read_file_contents(d / "kpr_sock.bpf.o").value_or(""));
+        const auto built = codegen::build_datapath(
+            {schema, read_file_contents(schema_path).value(), KPR_TEMPLATES_DIR,
+             {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR}, root / dir});
+        builds.push_back({read_file_contents(built.source).value_or(""),
+                          read_file_contents(built.object).value_or(""),
+                          read_file_contents(built.manifest).value_or("")});
     }
     fs::remove_all(root);
-    ASSERT_FALSE(objects[0].empty());
-    EXPECT_TRUE(objects[0] == objects[1]) << "objects built in two directories differ";
+    ASSERT_FALSE(builds[0][1].empty());
+    EXPECT_TRUE(builds[0][0] == builds[1][0]) << "sources built in two directories differ";
+    EXPECT_TRUE(builds[0][1] == builds[1][1]) << "objects built in two directories differ";
+    EXPECT_EQ(builds[0][2], builds[1][2]) << "manifests built in two directories differ";
 }
 
 } // namespace
