@@ -110,8 +110,11 @@ TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalFilesAnywhere) {
     std::vector<std::vector<std::string>> builds; // source, object, manifest
     for (const char* dir : {"one", "two/deeper"}) {
         const auto built = codegen::build_datapath(
-            {schema, read_file_contents(schema_path).value(), KPR_TEMPLATES_DIR,
-             {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR}, root / dir});
+            {schema,
+             read_file_contents(schema_path).value(),
+             KPR_TEMPLATES_DIR,
+             {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+             root / dir});
         builds.push_back({read_file_contents(built.source).value_or(""),
                           read_file_contents(built.object).value_or(""),
                           read_file_contents(built.manifest).value_or("")});

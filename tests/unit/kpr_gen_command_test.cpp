@@ -49,6 +49,13 @@ struct TempDir {
 
 const fs::path bad_schema = fs::path(KPR_TEST_DATA_DIR) / "schema" / "bad" / "port-errors.yaml";
 
+// The example's templates with `extra` appended to bpf_sock.c, in `dir`.
+fs::path templates_with(const fs::path& dir, std::string_view extra) {
+    fs::copy(KPR_TEMPLATES_DIR, dir / "templates", fs::copy_options::recursive);
+    std::ofstream(dir / "templates" / "bpf_sock.c", std::ios::app) << extra;
+    return dir / "templates";
+}
+
 TEST(KprGenCommand, ABadSchemaListsEveryProblemAndWritesNothing) {
     TempDir dir;
     const auto run = kpr_gen(fmt::format("build --schema '{}' --out-dir '{}'", bad_schema.string(),
@@ -85,11 +92,7 @@ TEST(KprGenCommand, AFailedBuildLeavesThePreviousOutputAsItWas) {
 
 TEST(KprGenCommand, ACompileErrorNamesTheEmittedFileAndLineAndWritesNothing) {
     TempDir dir;
-    fs::copy(KPR_TEMPLATES_DIR, dir.path / "templates", fs::copy_options::recursive);
-    {
-        std::ofstream broken(dir.path / "templates" / "bpf_sock.c", std::ios::app);
-        broken << "int kpr_broken = undeclared_name;\n";
-    }
+    templates_with(dir.path, "int kpr_broken = undeclared_name;\n");
     const auto out = dir.path / "out";
     const auto run =
         kpr_gen(fmt::format("build --schema '{}' --out-dir '{}' --templates '{}'",
@@ -108,6 +111,23 @@ TEST(KprGenCommand, ACompileErrorNamesTheEmittedFileAndLineAndWritesNothing) {
     EXPECT_NE(run.output.find("int kpr_broken = undeclared_name;"), std::string::npos)
         << "the line is shown";
     EXPECT_TRUE(!fs::exists(out) || fs::is_empty(out)) << "a failed compile left files behind";
+}
+
+TEST(KprGenCommand, CheckFailsWhenTheVerifierRefusesAProgram) {
+    TempDir dir;
+    // Compiles, but dereferences a number: no verifier accepts it.
+    const auto templates = templates_with(dir.path, "SEC(\"cgroup/connect4\")\n"
+                                                    "int kpr_unsafe(struct bpf_sock_addr *ctx)\n"
+                                                    "{\n"
+                                                    "\treturn *(int *)(long)ctx->user_ip4;\n"
+                                                    "}\n");
+    const auto run = kpr_gen(fmt::format("check --schema '{}' --templates '{}'", KPR_EXAMPLE_SCHEMA,
+                                         templates.string()));
+    if (run.output.find("skipped: needs CAP_BPF") != std::string::npos)
+        GTEST_SKIP() << "skipped: needs CAP_BPF (the verifier cannot be asked)";
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_NE(run.output.find("the kernel's verifier refused it"), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("every program loads"), std::string::npos) << run.output;
 }
 
 TEST(KprGenCommand, ExplainAndCheckDescribeTheDataPath) {
