@@ -17,23 +17,24 @@
 namespace kpr::codegen {
 namespace {
 
-// CAP_BPF (or CAP_SYS_ADMIN on kernels before it) in the effective set.
-bool may_load_bpf() {
+// Loading cgroup socket programs takes CAP_BPF and CAP_NET_ADMIN (or
+// CAP_SYS_ADMIN, which kernels before CAP_BPF asked for).
+bool may_load_socket_programs() {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     if (::syscall(SYS_capget, &header, data) != 0)
         return false;
     const auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1u; };
-    return has(CAP_BPF) || has(CAP_SYS_ADMIN);
+    return (has(CAP_BPF) && has(CAP_NET_ADMIN)) || has(CAP_SYS_ADMIN);
 }
 
 } // namespace
 
 VerifierReport load_into_verifier(const std::filesystem::path& path) {
     VerifierReport report;
-    if (!may_load_bpf()) {
-        report.skipped =
-            "skipped: needs CAP_BPF (run as root to load the object into the kernel's verifier)";
+    if (!may_load_socket_programs()) {
+        report.skipped = "skipped: needs CAP_BPF and CAP_NET_ADMIN (run as root to load the object "
+                         "into the kernel's verifier)";
         return report;
     }
     std::unique_ptr<bpf_object, decltype(&bpf_object__close)> object(
