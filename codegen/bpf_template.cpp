@@ -2,6 +2,7 @@
 #include "codegen/bpf_template.hpp"
 
 #include <optional>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
