@@ -127,6 +127,43 @@ class LayoutCrossCheck : public clang::ASTConsumer {
     const std::vector<layout::LayoutDescription>& layouts_;
 };
 
+// After each diagnostic in the emitted file, names the template line (or
+// slot) that line came from: the place to change.
+class TemplateOriginNotes : public clang::DiagnosticConsumer {
+  public:
+    TemplateOriginNotes(std::unique_ptr<clang::DiagnosticConsumer> printer, llvm::raw_ostream& out,
+                        const std::vector<std::string>& origins)
+        : printer_(std::move(printer)), out_(out), origins_(origins) {}
+
+    void BeginSourceFile(const clang::LangOptions& options,
+                         const clang::Preprocessor* pp) override {
+        printer_->BeginSourceFile(options, pp);
+    }
+    void EndSourceFile() override { printer_->EndSourceFile(); }
+    void finish() override { printer_->finish(); }
+
+    void HandleDiagnostic(clang::DiagnosticsEngine::Level level,
+                          const clang::Diagnostic& info) override {
+        clang::DiagnosticConsumer::HandleDiagnostic(level, info);
+        printer_->HandleDiagnostic(level, info);
+        if (!info.hasSourceManager() || info.getLocation().isInvalid())
+            return;
+        const auto& sm = info.getSourceManager();
+        const auto where = sm.getFileLoc(info.getLocation());
+        if (!sm.isWrittenInMainFile(where))
+            return;
+        const auto line = sm.getSpellingLineNumber(where);
+        if (line >= 1 && line <= origins_.size() && !origins_[line - 1].empty())
+            out_ << "  (line " << line << " of the emitted source comes from " << origins_[line - 1]
+                 << ")\n";
+    }
+
+  private:
+    std::unique_ptr<clang::DiagnosticConsumer> printer_;
+    llvm::raw_ostream& out_;
+    const std::vector<std::string>& origins_;
+};
+
 // Object emission with the layout check first: its errors stop code
 // generation, so no object is written for a mismatched struct.
 class CheckedEmitObjAction : public clang::EmitObjAction {
@@ -202,8 +239,9 @@ void compile_bpf_object(const CompilerSettings& settings, const CompileInput& in
         llvm::cast<clang::driver::Command>(*compilation->getJobs().begin()).getArguments();
 
     clang::CompilerInstance compiler;
-    compiler.createDiagnostics(
-        new clang::TextDiagnosticPrinter(diagnostics_out, diag_options.get()));
+    compiler.createDiagnostics(new TemplateOriginNotes(
+        std::make_unique<clang::TextDiagnosticPrinter>(diagnostics_out, diag_options.get()),
+        diagnostics_out, input.line_origins));
     if (!clang::CompilerInvocation::CreateFromArgs(compiler.getInvocation(), cc1,
                                                    compiler.getDiagnostics()))
         throw CompileError(fmt::format("cannot set up the BPF compile of {}:\n{}",

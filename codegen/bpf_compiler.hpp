@@ -34,6 +34,9 @@ struct CompileInput {
     std::filesystem::path source_path;
     // Structs that must match their C++ declaration exactly.
     std::vector<layout::LayoutDescription> layouts;
+    // Per line of source, where it came from (may be empty): named after
+    // each diagnostic on that line.
+    std::vector<std::string> line_origins;
 };
 
 // Writes the object to `object` (only on success) or throws CompileError.

@@ -56,7 +56,7 @@ struct TemporaryFiles {
 
 DatapathBuild build_datapath(const BuildRequest& r) {
     const auto plan = plan_maps(r.schema);
-    const auto source = emit_socket_datapath(r.schema, r.templates_dir);
+    auto source = emit_socket_datapath_source(r.schema, r.templates_dir);
     fs::create_directories(r.out_dir);
     const std::string base(socket_datapath_name);
     DatapathBuild built{r.out_dir / (base + ".bpf.c"), r.out_dir / (base + ".bpf.o"), {}, {}};
@@ -69,7 +69,10 @@ DatapathBuild build_datapath(const BuildRequest& r) {
 
     // Compiled from memory under its final name, so diagnostics and debug
     // info name the file the user will find.
-    compile_bpf_object(r.compiler, {source, built.source, planned_layouts(plan)}, tmp.paths[1]);
+    compile_bpf_object(
+        r.compiler,
+        {source.text, built.source, planned_layouts(plan), std::move(source.line_origins)},
+        tmp.paths[1]);
     auto& m = built.contents;
     m.schema_name = r.schema.name;
     m.schema_hash = manifest::content_hash(r.schema_text);
@@ -80,7 +83,7 @@ DatapathBuild build_datapath(const BuildRequest& r) {
                           map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
     m.programs = programs_of(tmp.paths[1]);
-    write_file(tmp.paths[0], source);
+    write_file(tmp.paths[0], source.text);
     write_file(tmp.paths[2], manifest::to_json(m));
 
     fs::rename(tmp.paths[0], built.source);

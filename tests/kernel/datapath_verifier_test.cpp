@@ -113,7 +113,7 @@ void pin_maps_with_swapped_service_key(const runtime::InstancePaths& pins, const
                    "struct kpr_service4_key {\n\t__be16 port;\n\t__be32 address;\n");
     source = std::regex_replace(source,
                                 std::regex("_Static_assert\\([^\n]*kpr_service4_key[^\n]*\n"), "");
-    codegen::compile_bpf_object(compiler, {source, dir / "old" / "kpr_sock.bpf.c", {}},
+    codegen::compile_bpf_object(compiler, {source, dir / "old" / "kpr_sock.bpf.c", {}, {}},
                                 dir / "old.bpf.o");
 
     fs::create_directories(pins.maps());

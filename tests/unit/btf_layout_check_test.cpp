@@ -64,7 +64,7 @@ std::string source_with_swapped_fields(bool keep_static_asserts) {
 void compile(const std::string& source, const fs::path& dir,
              std::vector<layout::LayoutDescription> layouts = {}) {
     codegen::compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
-                                {source, dir / "kpr_sock.bpf.c", std::move(layouts)},
+                                {source, dir / "kpr_sock.bpf.c", std::move(layouts), {}},
                                 dir / "kpr_sock.bpf.o");
 }
 

@@ -108,6 +108,14 @@ TEST(KprGenCommand, ACompileErrorNamesTheEmittedFileAndLineAndWritesNothing) {
                               (out / "kpr_sock.bpf.c").string(), line)),
               std::string::npos)
         << run.output;
+    const auto template_text =
+        read_file_contents(dir.path / "templates" / "bpf_sock.c").value_or("");
+    const auto template_lines = std::count(template_text.begin(), template_text.end(), '\n');
+    EXPECT_NE(run.output.find(fmt::format("(line {} of the emitted source comes from {}:{})", line,
+                                          (dir.path / "templates" / "bpf_sock.c").string(),
+                                          template_lines)),
+              std::string::npos)
+        << run.output;
     EXPECT_NE(run.output.find("int kpr_broken = undeclared_name;"), std::string::npos)
         << "the line is shown";
     EXPECT_TRUE(!fs::exists(out) || fs::is_empty(out)) << "a failed compile left files behind";
