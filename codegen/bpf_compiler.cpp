@@ -144,7 +144,8 @@ class TemplateOriginNotes : public clang::DiagnosticConsumer {
 
     void HandleDiagnostic(clang::DiagnosticsEngine::Level level,
                           const clang::Diagnostic& info) override {
-        clang::DiagnosticConsumer::HandleDiagnostic(level, info);
+        // Not counted here (the engine counts for hasErrorOccurred): clang
+        // would otherwise print "N errors generated." to stderr itself.
         printer_->HandleDiagnostic(level, info);
         if (!info.hasSourceManager() || info.getLocation().isInvalid())
             return;

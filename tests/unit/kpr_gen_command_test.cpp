@@ -116,6 +116,7 @@ TEST(KprGenCommand, ACompileErrorNamesTheEmittedFileAndLineAndWritesNothing) {
                                           template_lines)),
               std::string::npos)
         << run.output;
+    EXPECT_EQ(run.output.find("generated."), std::string::npos) << "clang wrote to stderr itself";
     EXPECT_NE(run.output.find("int kpr_broken = undeclared_name;"), std::string::npos)
         << "the line is shown";
     EXPECT_TRUE(!fs::exists(out) || fs::is_empty(out)) << "a failed compile left files behind";
