@@ -310,8 +310,9 @@ TEST(K8sDecode, UnknownKind) {
     const DecodeResult r = decode("apiVersion: v1\nkind: Servic\nmetadata:\n  name: web\n");
     EXPECT_EQ(error_texts(r),
               std::vector<std::string>{
-                  "test.yaml:2:7: kind: unknown kind \"Servic\" (kpr reads v1 Service and "
-                  "discovery.k8s.io/v1 EndpointSlice, alone or in a v1 List)"});
+                  "test.yaml:2:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
+                  "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and "
+                  "networking.k8s.io/v1 NetworkPolicy, alone or in a v1 List)"});
     EXPECT_FALSE(r.all_documents_identified);
     EXPECT_TRUE(r.rejected.empty());
 }
@@ -629,8 +630,9 @@ TEST(K8sDecode, EveryErrorInAFileIsReported) {
             "hyphens (-)",
             "invalid.yaml:25:11: Service shop/broken: spec.ports[1].name: duplicate name \"http\" "
             "(also spec.ports[0])",
-            "invalid.yaml:30:7: kind: unknown kind \"Servic\" (kpr reads v1 Service and "
-            "discovery.k8s.io/v1 EndpointSlice, alone or in a v1 List)",
+            "invalid.yaml:30:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
+            "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and networking.k8s.io/v1 "
+            "NetworkPolicy, alone or in a v1 List)",
             "invalid.yaml:44:5: EndpointSlice shop/broken-1: endpoints[0].addresses[0]: "
             "\"fd00::1\" is an IPv6 address but addressType is IPv4",
             "invalid.yaml:46:12: EndpointSlice shop/broken-1: endpoints[0].conditions.ready: "

@@ -256,6 +256,14 @@ class FileSource {
         objects.endpoint_slices = detail::merge_file_objects(
             decoded.endpoint_slices, std::move(last_good.endpoint_slices), decoded.rejected,
             keep_disappeared, diagnostics);
+        objects.pods = detail::merge_file_objects(decoded.pods, std::move(last_good.pods),
+                                                  decoded.rejected, keep_disappeared, diagnostics);
+        objects.namespaces =
+            detail::merge_file_objects(decoded.namespaces, std::move(last_good.namespaces),
+                                       decoded.rejected, keep_disappeared, diagnostics);
+        objects.network_policies = detail::merge_file_objects(
+            decoded.network_policies, std::move(last_good.network_policies), decoded.rejected,
+            keep_disappeared, diagnostics);
         files_.emplace(path,
                        FileRecord{origin, fingerprint, std::move(decoded), std::move(objects)});
     }
@@ -267,6 +275,12 @@ class FileSource {
                 detail::add_first_definition(state.services, service, diagnostics);
             for (const auto& [key, slice] : record.objects.endpoint_slices)
                 detail::add_first_definition(state.endpoint_slices, slice, diagnostics);
+            for (const auto& [key, pod] : record.objects.pods)
+                detail::add_first_definition(state.pods, pod, diagnostics);
+            for (const auto& [key, ns] : record.objects.namespaces)
+                detail::add_first_definition(state.namespaces, ns, diagnostics);
+            for (const auto& [key, policy] : record.objects.network_policies)
+                detail::add_first_definition(state.network_policies, policy, diagnostics);
         }
         state_ = std::move(state);
     }
