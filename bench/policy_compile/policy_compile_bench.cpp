@@ -65,8 +65,11 @@ policy::PolicyInput cluster(int policy_count) {
         if (i % 10 == 5)
             port.end_port = static_cast<std::uint16_t>(first + 37);
         rule.ports.push_back(port);
-        if (i % 7 == 3)
-            rule.ports.push_back({k8s::Protocol::TCP, std::string("http"), std::nullopt});
+        if (i % 7 == 3) {
+            k8s::NetworkPolicyPort named;
+            named.port = std::string("http");
+            rule.ports.push_back(named);
+        }
         policy.ingress.push_back(rule);
         if (policy.egress_type) {
             k8s::NetworkPolicyRule egress;
@@ -74,7 +77,10 @@ policy::PolicyInput cluster(int policy_count) {
             block.ip_block = k8s::IpBlock{*net::Prefix::parse(fmt::format("172.{}.0.0/16", 16 + i % 16)),
                                           {*net::Prefix::parse(fmt::format("172.{}.{}.0/24", 16 + i % 16, i % 256))}};
             egress.peers.push_back(block);
-            egress.ports.push_back({k8s::Protocol::UDP, std::uint16_t{53}, std::nullopt});
+            k8s::NetworkPolicyPort dns;
+            dns.protocol = k8s::Protocol::UDP;
+            dns.port = std::uint16_t{53};
+            egress.ports.push_back(dns);
             policy.egress.push_back(egress);
         }
         input.policies.push_back(std::move(policy));

@@ -122,9 +122,11 @@ TEST(Identity, EveryNodeDerivesTheSameNumbersInAnyOrder) {
     EXPECT_EQ(on_n1.label_identities.size(), 91u);
     EXPECT_TRUE(on_n1.diagnostics.empty());
     // Pods' ipcache entries agree too (host identities differ by node, by design).
-    for (const auto& [prefix, entry] : on_n1.ipcache)
-        if (prefix.length() == 32)
+    for (const auto& [prefix, entry] : on_n1.ipcache) {
+        if (prefix.length() == 32) {
             EXPECT_EQ(on_n2.ipcache.at(prefix), entry) << prefix.str();
+        }
+    }
 }
 
 TEST(Identity, RangeExhaustionIsReportedAndThosePodsLeftOut) {
@@ -135,7 +137,11 @@ TEST(Identity, RangeExhaustionIsReportedAndThosePodsLeftOut) {
     config.label_range = {100, 100};
     const PolicyState state = compile_policy(input, "n", config);
     EXPECT_EQ(state.label_identities.size(), 1u);
-    EXPECT_EQ(state.endpoints.size(), 1u);
+    // Both are endpoints; the one without a number is known as unmanaged.
+    EXPECT_EQ(state.endpoints.size(), 2u);
+    EXPECT_EQ(state.endpoints.at({"Pod", "a", "p2"}).identity, config.reserved.unmanaged);
+    EXPECT_EQ(state.ipcache.at(net::Prefix::host(*net::Address::parse("10.0.0.2"))).identity,
+              config.reserved.unmanaged);
     ASSERT_EQ(state.diagnostics.size(), 1u);
     EXPECT_NE(state.diagnostics[0].message.find("no label identity left in 100-100"), std::string::npos)
         << state.diagnostics[0].str();

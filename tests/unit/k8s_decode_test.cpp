@@ -14,16 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "kpr/k8s/yaml_decode.hpp"
+#include "k8s_test_data.hpp"
 
 namespace kpr::k8s {
 namespace {
 
-std::string read_test_file(const std::string& name) {
-    std::ifstream in(std::string(KPR_TEST_DATA_DIR) + "/k8s/" + name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using test_data::error_texts;
+using test_data::read_test_file;
 
 DecodeResult decode(std::string_view text) {
     return decode_yaml(text, "test.yaml");
@@ -31,13 +28,6 @@ DecodeResult decode(std::string_view text) {
 
 DecodeResult decode_test_file(const std::string& name) {
     return decode_yaml(read_test_file(name), name);
-}
-
-std::vector<std::string> error_texts(const DecodeResult& result) {
-    std::vector<std::string> out;
-    for (const Diagnostic& d : result.errors)
-        out.push_back(d.str());
-    return out;
 }
 
 // A Service default/web whose spec's first line is line 6.

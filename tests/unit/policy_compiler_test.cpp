@@ -64,16 +64,12 @@ TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
     c_.add_pod("shop", "db", {{"app", "db"}}, {ip("10.0.2.7")}, "node-2");
     c_.add_pod("shop", "done", {{"app", "web"}}, {ip("10.0.1.9")}, "node-1").phase = k8s::PodPhase::Failed;
     c_.add_pod("shop", "agent", {{"app", "agent"}}, {ip("192.168.0.3")}, "node-2").host_network = true;
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: blocks, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "blocks", R"(
   podSelector: {matchLabels: {app: db}}
   ingress:
   - from:
     - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.2.0/24]}
-)");
+)"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const ReservedIdentities reserved;
     const Identity web = state.label_identities.at({"shop", {{"app", "web"}}, {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}});
@@ -124,17 +120,13 @@ TEST_F(PolicyCompilerTest, AddressClaimedTwiceIsReportedAndTheFirstKeepsIt) {
 
 TEST_F(PolicyCompilerTest, PortRangeBecomesBlocksAndTheEndpointNamesTheirLengths) {
     c_.add_pod("shop", "web", {{"app", "web"}}, {ip("10.0.0.1")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: range, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "range", R"(
   podSelector: {}
   ingress:
   - ports:
     - {port: 75, endPort: 80}
     - {protocol: UDP}
-)");
+)"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const EndpointPolicy& web = endpoint(state, "web");
     const Identity host = ReservedIdentities{}.host;
@@ -156,11 +148,7 @@ TEST_F(PolicyCompilerTest, NamedPortsResolvePerDestinationPod) {
     c_.add_pod("shop", "old", {{"app", "api"}}, {ip("10.0.0.1"), ip("fd00::1")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
     c_.add_pod("shop", "new", {{"app", "api"}}, {ip("10.0.0.2")}, "node-2", {{"http", 8080, k8s::Protocol::TCP}});
     c_.add_pod("shop", "client", {{"app", "client"}}, {ip("10.0.0.3")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: client-to-api-http, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "client-to-api-http", R"(
   podSelector: {matchLabels: {app: client}}
   policyTypes: [Egress]
   egress:
@@ -168,16 +156,13 @@ spec:
     - podSelector: {matchLabels: {app: api}}
     ports:
     - port: http
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: api-http-in, namespace: shop}
-spec:
+)") +
+           network_policy("shop", "api-http-in", R"(
   podSelector: {matchLabels: {app: api}}
   ingress:
   - ports:
     - port: http
-)");
+)"));
     const Compiled compiled(c_.input);
     EXPECT_TRUE(compiled.allows(ip("10.0.0.3"), ip("10.0.0.1"), {tcp, 80}).first);
     EXPECT_FALSE(compiled.allows(ip("10.0.0.3"), ip("10.0.0.1"), {tcp, 8080}).first);
@@ -205,17 +190,13 @@ TEST_F(PolicyCompilerTest, NamedPortAllPodsAgreeOnStaysPerIdentity) {
     c_.add_pod("shop", "a1", {{"app", "api"}}, {ip("10.0.0.1")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
     c_.add_pod("shop", "a2", {{"app", "api"}}, {ip("10.0.0.2")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
     c_.add_pod("shop", "client", {{"app", "client"}}, {ip("10.0.0.3")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: client-out, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "client-out", R"(
   podSelector: {matchLabels: {app: client}}
   policyTypes: [Egress]
   egress:
   - to: [{podSelector: {matchLabels: {app: api}}}]
     ports: [{port: http}]
-)");
+)"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     EXPECT_TRUE(state.cidr_identities.empty());
     const Identity api = endpoint(state, "a1").identity;
@@ -225,22 +206,18 @@ spec:
 TEST_F(PolicyCompilerTest, SelectorOnIrrelevantLabelIsReportedAndMatchesNothing) {
     c_.add_pod("shop", "web", {{"app", "web"}}, {ip("10.0.0.1")}, "node-1");
     c_.add_pod("shop", "canary", {{"app", "web"}, {"track", "canary"}}, {ip("10.0.0.2")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-canary, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "from-canary", R"(
   podSelector: {}
   ingress:
   - from:
     - podSelector: {matchLabels: {track: canary}}
-)");
+)"));
     IdentityConfig config;
     config.label_keys = {"app", "kubernetes.io/metadata.name"};
     const PolicyState state = compile_policy(c_.input, "node-1", config);
     ASSERT_EQ(state.diagnostics.size(), 1u);
     EXPECT_EQ(state.diagnostics[0].str(),
-              "policies.yaml:2:1: NetworkPolicy shop/from-canary: spec.ingress[0].from[0].podSelector: label key "
+              "policies.yaml:1:1: NetworkPolicy shop/from-canary: spec.ingress[0].from[0].podSelector: label key "
               "\"track\" is not identity-relevant (see the identity configuration), so this peer is compiled "
               "to match nothing");
     // Both pods share one identity; the policy still selects the subject by
@@ -256,17 +233,13 @@ TEST_F(PolicyCompilerTest, WorstCaseLookupsReachTheBoundAndNoMore) {
     // lookup of the sequence is made.
     c_.add_pod("shop", "server", {{"app", "server"}}, {ip("10.0.0.1")}, "node-1");
     c_.add_pod("shop", "client", {{"app", "client"}}, {ip("10.9.0.1")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: wide, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "wide", R"(
   podSelector: {matchLabels: {app: server}}
   ingress:
   - from: [{podSelector: {matchLabels: {app: server}}}]
     ports: [{port: 1, endPort: 65535}, {protocol: TCP}]
   - from: [{ipBlock: {cidr: 10.8.0.0/16}}]
-)");
+)"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const EndpointPolicy& server = endpoint(state, "server");
     EXPECT_EQ(server.port_prefix_lengths(Direction::ingress), 0x1ffffu); // lengths 0-16
@@ -287,16 +260,12 @@ spec:
 
 TEST_F(PolicyCompilerTest, EntriesInTheirMapLayouts) {
     c_.add_pod("shop", "web", {{"app", "web"}}, {ip("10.0.0.1"), ip("fd00::1")}, "node-1");
-    c_.add_policies(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web, namespace: shop}
-spec:
+    c_.add_policies(network_policy("shop", "web", R"(
   podSelector: {}
   policyTypes: [Egress]
   egress:
   - ports: [{port: 8080, protocol: SCTP}]
-)");
+)"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const EndpointPolicy& web = endpoint(state, "web");
     const layout::EndpointValue value = endpoint_value(web);

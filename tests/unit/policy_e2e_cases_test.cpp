@@ -96,14 +96,10 @@ TEST_F(NetpolE2E, NoPolicyAllowsEverything) {
 }
 
 TEST_F(NetpolE2E, DefaultDenyIngress) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-ingress, namespace: x}
-spec:
+    verify(network_policy("x", "deny-ingress", R"(
   podSelector: {}
   policyTypes: [Ingress]
-)",
+)"),
            {{"y/a", "x/a", tcp80, false},
             {"x/b", "x/a", udp81, false},
             {"x/a", "y/a", tcp80, true}, // egress unaffected
@@ -113,131 +109,95 @@ spec:
 }
 
 TEST_F(NetpolE2E, DefaultDenyAll) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-all, namespace: x}
-spec:
+    verify(network_policy("x", "deny-all", R"(
   podSelector: {}
   policyTypes: [Ingress, Egress]
-)",
+)"),
            {{"x/a", "y/a", tcp80, false}, {"y/a", "x/a", tcp80, false}, {"y/a", "y/b", tcp80, true},
             {"x/a", "node-1", tcp80, true}, {"x/a", "203.0.113.5", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowFromPodsInServerNamespaceByPodSelector) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-b, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-b", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - podSelector: {matchLabels: {pod: b}}
-)",
+)"),
            {{"x/b", "x/a", tcp80, true}, {"x/c", "x/a", tcp80, false}, {"y/b", "x/a", tcp80, false},
             {"x/b", "x/a", ping, true}, {"x/c", "x/b", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, AllowFromAllNamespaces) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-all-ns, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-all-ns", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {}
-)",
+)"),
            {{"z/c", "x/a", udp80, true}, {"203.0.113.5", "x/a", tcp80, false}, {"node-2", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowFromOtherNamespaceByNamespaceSelector) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-y, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
-)",
+)"),
            {{"y/c", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, false}, {"z/a", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, NamespaceSelectorOnDefaultNameLabel) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-y-by-name, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-y-by-name", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector:
         matchExpressions:
         - {key: kubernetes.io/metadata.name, operator: In, values: [y]}
-)",
+)"),
            {{"y/c", "x/a", tcp80, true}, {"z/c", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, PodSelectorWithMatchExpressions) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-b-expr, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-b-expr", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - podSelector:
         matchExpressions:
         - {key: pod, operator: In, values: [b]}
-)",
+)"),
            {{"x/b", "x/a", tcp80, true}, {"x/c", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, NamespaceSelectorWithMatchExpressionsNotIn) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-not-from-y, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-not-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector:
         matchExpressions:
         - {key: ns, operator: NotIn, values: [y]}
-)",
+)"),
            {{"z/b", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, true}, {"y/b", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, PodSelectorOrNamespaceSelector) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-b-or-y, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-b-or-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     - podSelector: {matchLabels: {pod: b}}
-)",
+)"),
            {{"y/a", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, true}, {"x/c", "x/a", tcp80, false},
             {"z/b", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, PodSelectorAndNamespaceSelector) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-b-in-y-or-z, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-b-in-y-or-z", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
@@ -247,62 +207,46 @@ spec:
       podSelector:
         matchExpressions:
         - {key: pod, operator: In, values: [b, c]}
-)",
+)"),
            {{"y/b", "x/a", tcp80, true}, {"z/c", "x/a", tcp80, true}, {"y/a", "x/a", tcp80, false},
             {"x/b", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AnyPodSelectorInOwnNamespace) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-from-x, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-from-x", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - podSelector: {}
-)",
+)"),
            {{"x/c", "x/a", tcp80, true}, {"y/c", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, Ports) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-port-81-from-y, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-port-81-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports:
     - {port: 81, protocol: TCP}
-)",
+)"),
            {{"y/a", "x/a", tcp81, true}, {"y/a", "x/a", tcp80, false}, {"y/a", "x/a", udp81, false},
             {"y/a", "x/a", ping, false}});
 }
 
 TEST_F(NetpolE2E, EndPortRange) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-range, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-range", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - ports:
     - {port: 75, endPort: 80, protocol: TCP}
-)",
+)"),
            {{"y/a", "x/a", tcp80, true}, {"y/a", "x/a", tcp81, false}, {"203.0.113.5", "x/a", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, EgressEndPortRangeAndSecondPolicy) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-range, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-range", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
@@ -310,207 +254,151 @@ spec:
     - namespaceSelector: {}
     ports:
     - {port: 81, endPort: 1024, protocol: UDP}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-tcp80, namespace: x}
-spec:
+)") +
+           network_policy("x", "x-a-egress-tcp80", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - ports:
     - {port: 80}
-)",
+)"),
            {{"x/a", "z/b", udp81, true}, {"x/a", "z/b", udp80, false}, {"x/a", "z/b", tcp80, true},
             {"x/a", "203.0.113.5", udp81, false}});
 }
 
 TEST_F(NetpolE2E, StackedPoliciesWithOverlappingSelectors) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-81-from-y, namespace: x}
-spec:
+    verify(network_policy("x", "allow-81-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports: [{port: 81}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-80-from-y, namespace: x}
-spec:
+)") +
+           network_policy("x", "allow-80-from-y", R"(
   podSelector: {}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports: [{port: 80}]
-)",
+)"),
            {{"y/a", "x/a", tcp80, true}, {"y/a", "x/a", tcp81, true}, {"y/a", "x/b", tcp81, false},
             {"y/a", "x/b", tcp80, true}, {"z/a", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowAllIngress) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-all, namespace: x}
-spec:
+    verify(network_policy("x", "allow-all", R"(
   podSelector: {}
   ingress:
   - {}
-)",
+)"),
            {{"203.0.113.5", "x/a", sctp81, true}, {"z/c", "x/b", ping, true}});
 }
 
 TEST_F(NetpolE2E, IngressOnOneNamedPort) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: named-81-udp, namespace: x}
-spec:
+    verify(network_policy("x", "named-81-udp", R"(
   podSelector: {}
   ingress:
   - ports:
     - {port: serve-81-udp, protocol: UDP}
-)",
+)"),
            {{"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp81, false}, {"y/a", "x/a", udp80, false}});
 }
 
 TEST_F(NetpolE2E, IngressFromNamespaceOnNamedPort) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: named-80-from-y, namespace: x}
-spec:
+    verify(network_policy("x", "named-80-from-y", R"(
   podSelector: {}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports:
     - {port: serve-80-tcp, protocol: TCP}
-)",
+)"),
            {{"y/a", "x/a", tcp80, true}, {"z/a", "x/a", tcp80, false}, {"y/a", "x/a", tcp81, false}});
 }
 
 TEST_F(NetpolE2E, EgressOnOneNamedPort) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: egress-named-80, namespace: x}
-spec:
+    verify(network_policy("x", "egress-named-80", R"(
   podSelector: {}
   policyTypes: [Egress]
   egress:
   - ports:
     - {port: serve-80-udp, protocol: UDP}
-)",
+)"),
            {{"x/a", "y/b", udp80, true}, {"x/a", "y/b", udp81, false},
             // a named port resolves on pods only: no outside address has it
             {"x/a", "203.0.113.5", udp80, false}});
 }
 
 TEST_F(NetpolE2E, DenyEgressByPodSelector) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-to-b, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-to-b", R"(
   podSelector: {matchLabels: {pod: a}}
   egress:
   - to:
     - podSelector: {matchLabels: {pod: b}}
   policyTypes: [Egress]
-)",
+)"),
            {{"x/a", "x/b", tcp80, true}, {"x/a", "x/c", tcp80, false}, {"x/a", "y/b", tcp80, false},
             {"x/b", "x/c", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, ClientSideEgressDenyBeatsServerAllow) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-no-egress, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-no-egress", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: z-b-from-x-a, namespace: z}
-spec:
+)") +
+           network_policy("z", "z-b-from-x-a", R"(
   podSelector: {matchLabels: {pod: b}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: x}}
       podSelector: {matchLabels: {pod: a}}
-)",
+)"),
            {{"x/a", "z/b", tcp80, false}, {"x/b", "z/b", tcp80, false}, {"x/a", "node-1", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, EgressToOtherNamespacePodBySelectors) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-to-y-b, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-to-y-b", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - namespaceSelector: {matchLabels: {ns: y}}
       podSelector: {matchLabels: {pod: b}}
-)",
+)"),
            {{"x/a", "y/b", tcp80, true}, {"x/a", "y/a", tcp80, false}, {"x/a", "z/b", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowAllTakesPrecedenceOverNarrowIngressAndEgress) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: narrow, namespace: x}
-spec:
+    verify(network_policy("x", "narrow", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress, Egress]
   ingress:
   - ports: [{port: 80}]
   egress:
   - ports: [{port: 80}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-all, namespace: x}
-spec:
+)") +
+           network_policy("x", "allow-all", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress, Egress]
   ingress: [{}]
   egress: [{}]
-)",
+)"),
            {{"y/a", "x/a", tcp81, true}, {"x/a", "y/a", udp81, true}});
 }
 
 TEST_F(NetpolE2E, EgressToServerInCidrBlock) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-cidr, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-cidr", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - ipBlock: {cidr: 10.1.2.2/32}
-)",
+)"),
            {{"x/a", "y/b", tcp80, true}, {"x/a", "y/c", tcp80, false}, {"x/a", "203.0.113.5", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, CidrExceptClause) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-except, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-except", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
@@ -518,122 +406,88 @@ spec:
     - ipBlock:
         cidr: 10.1.0.0/16
         except: [10.1.2.2/32]
-)",
+)"),
            {{"x/a", "y/a", tcp80, true}, {"x/a", "y/b", tcp80, false}, {"x/a", "fd00:1:2::1", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AddressInBothCidrAndExceptAllowedByAnotherPolicy) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: except-y-b, namespace: x}
-spec:
+    verify(network_policy("x", "except-y-b", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - ipBlock: {cidr: 10.1.0.0/16, except: [10.1.2.2/32]}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-y-b, namespace: x}
-spec:
+)") +
+           network_policy("x", "allow-y-b", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - ipBlock: {cidr: 10.1.2.2/32}
-)",
+)"),
            {{"x/a", "y/b", tcp80, true}, {"x/a", "y/c", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, IngressFromCidrWithExceptAndWorld) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-world-but-x, namespace: y}
-spec:
+    verify(network_policy("y", "from-world-but-x", R"(
   podSelector: {}
   ingress:
   - from:
     - ipBlock: {cidr: 0.0.0.0/0, except: [10.1.1.0/24]}
     - ipBlock: {cidr: "::/0"}
-)",
+)"),
            {{"203.0.113.5", "y/a", tcp80, true}, {"x/a", "y/a", tcp80, false}, {"z/a", "y/a", tcp80, true},
             {"fd00:1:1::1", "fd00:1:2::1", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, IngressAndEgressControlledIndependently) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-a-egress-only, namespace: x}
-spec:
+    verify(network_policy("x", "x-a-egress-only", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - podSelector: {matchLabels: {pod: b}}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: x-b-ingress-deny, namespace: x}
-spec:
+)") +
+           network_policy("x", "x-b-ingress-deny", R"(
   podSelector: {matchLabels: {pod: b}}
   policyTypes: [Ingress]
-)",
+)"),
            {{"x/a", "x/b", tcp80, false}, {"x/c", "x/a", tcp80, true}, {"x/a", "x/c", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, SctpIsNotTcp) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: sctp-80, namespace: x}
-spec:
+    verify(network_policy("x", "sctp-80", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - ports: [{port: 80, protocol: SCTP}]
-)",
+)"),
            {{"y/a", "x/a", sctp80, true}, {"y/a", "x/a", tcp80, false}, {"y/a", "x/a", sctp81, false}});
 }
 
 TEST_F(NetpolE2E, UdpOnlyDeniesTcp) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: udp-81, namespace: x}
-spec:
+    verify(network_policy("x", "udp-81", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - ports: [{port: 81, protocol: UDP}]
-)",
+)"),
            {{"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp81, false}});
 }
 
 TEST_F(NetpolE2E, AnyPortOnOneProtocol) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: any-udp, namespace: x}
-spec:
+    verify(network_policy("x", "any-udp", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - ports: [{protocol: UDP}]
-)",
+)"),
            {{"y/a", "x/a", udp80, true}, {"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp80, false},
             {"y/a", "x/a", ping, false}});
 }
 
 TEST_F(NetpolE2E, PolicyInAnotherNamespaceSelectsNothingHere) {
-    verify(R"(
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-all-in-z, namespace: z}
-spec:
+    verify(network_policy("z", "deny-all-in-z", R"(
   podSelector: {}
   policyTypes: [Ingress]
-)",
+)"),
            {{"y/a", "x/a", tcp80, true}, {"y/a", "z/a", tcp80, false}});
 }
 

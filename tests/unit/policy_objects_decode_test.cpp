@@ -14,23 +14,13 @@
 
 #include "kpr/k8s/file_source.hpp"
 #include "kpr/k8s/yaml_decode.hpp"
+#include "k8s_test_data.hpp"
 
 namespace kpr::k8s {
 namespace {
 
-std::string read_test_file(const std::string& name) {
-    std::ifstream in(std::string(KPR_TEST_DATA_DIR) + "/k8s/" + name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::vector<std::string> error_texts(const DecodeResult& result) {
-    std::vector<std::string> out;
-    for (const Diagnostic& d : result.errors)
-        out.push_back(d.str());
-    return out;
-}
+using test_data::error_texts;
+using test_data::read_test_file;
 
 net::Address ip(std::string_view text) { return *net::Address::parse(text); }
 net::Prefix cidr(std::string_view text) { return *net::Prefix::parse(text); }

@@ -169,6 +169,14 @@ class Reference {
 
 inline net::Address ip(std::string_view text) { return *net::Address::parse(text); }
 
+// One NetworkPolicy document (ending in a document separator, so that
+// documents concatenate): spec is the YAML under "spec:", indented by two.
+inline std::string network_policy(std::string_view ns, std::string_view name, std::string_view spec) {
+    return fmt::format("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {}, namespace: {}}}\n"
+                       "spec:\n{}---\n",
+                       name, ns, spec);
+}
+
 struct ClusterBuilder {
     PolicyInput input;
 

@@ -34,7 +34,7 @@ struct ReservedIdentities {
     Identity remote_node = 2; // any other node's addresses
     Identity world_ipv4 = 3;  // an IPv4 address no known prefix covers
     Identity world_ipv6 = 4;  // an IPv6 address no known prefix covers
-    Identity unmanaged = 5;   // reserved for endpoints kpr sees but does not manage (chained CNIs); not assigned yet
+    Identity unmanaged = 5;   // a pod the label range had no number left for
 
     bool operator==(const ReservedIdentities&) const = default;
 };

@@ -151,11 +151,9 @@ class Compilation {
         for (const auto& [text, labels] : by_text)
             texts.insert(text);
         const Allocation allocation = allocate_identities(texts, config_.label_range);
-        for (const std::string& text : allocation.unallocated)
-            state_.diagnostics.push_back(
-                {{}, "", "", fmt::format("no label identity left in {}-{} for {}; its pods are "
-                                         "left out of the ipcache and get no policy",
-                                         config_.label_range.first, config_.label_range.last, text)});
+        report_unallocated(allocation, "label", config_.label_range,
+                           "its pods get the unmanaged identity: their own policies still apply, "
+                           "but no selector matches them as a peer");
         for (const auto& [text, labels] : by_text)
             if (auto it = allocation.numbers.find(text); it != allocation.numbers.end()) {
                 state_.label_identities.emplace(labels, it->second);
@@ -165,7 +163,16 @@ class Compilation {
             if (auto it = allocation.numbers.find(text); it != allocation.numbers.end()) {
                 pod_identity_.emplace(pod, it->second);
                 pods_by_identity_[it->second].push_back(pod);
+            } else {
+                pod_identity_.emplace(pod, config_.reserved.unmanaged);
             }
+    }
+
+    void report_unallocated(const Allocation& allocation, std::string_view kind, IdentityRange range,
+                            std::string_view consequence) {
+        for (const std::string& text : allocation.unallocated)
+            state_.diagnostics.push_back({{}, "", "", fmt::format("no {} identity left in {}-{} for {}; {}", kind,
+                                                                  range.first, range.last, text, consequence)});
     }
 
     void report(const k8s::NetworkPolicy& policy, std::string field, std::string message) {
@@ -314,11 +321,8 @@ class Compilation {
         for (const auto& [text, prefix] : by_text)
             texts.insert(text);
         const Allocation allocation = allocate_identities(texts, config_.cidr_range);
-        for (const std::string& text : allocation.unallocated)
-            state_.diagnostics.push_back(
-                {{}, "", "", fmt::format("no CIDR identity left in {}-{} for {}; addresses in it "
-                                         "are known by the enclosing block's identity",
-                                         config_.cidr_range.first, config_.cidr_range.last, text)});
+        report_unallocated(allocation, "CIDR", config_.cidr_range,
+                           "addresses in it are known by the enclosing block's identity");
         for (const auto& [text, prefix] : by_text)
             if (auto it = allocation.numbers.find(text); it != allocation.numbers.end())
                 state_.cidr_identities.emplace(prefix, it->second);
