@@ -190,6 +190,7 @@ TEST(PolicyRandomClusters, CompiledMapsDecideLikeKubernetes) {
             cross_check(cluster.input, {ip("203.0.113.9"), ip("198.51.100.1"), ip("10.2.0.200"), ip("2001:db8::7")},
                         random_probes);
         EXPECT_EQ(check.mismatches, 0u) << "seed " << seed << "\n" << check.report;
+        EXPECT_TRUE(check.nodes_agree) << "seed " << seed;
         packets += check.packets;
         allowed += check.allowed;
         max_lookups = std::max(max_lookups, check.max_lookups);

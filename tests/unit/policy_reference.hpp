@@ -242,6 +242,7 @@ struct CrossCheck {
     std::size_t allowed = 0;
     std::size_t mismatches = 0;
     int max_lookups = 0;
+    bool nodes_agree = false; // every node derived the same label and CIDR identities
     std::string report; // the tables of every probe with a mismatch
 };
 
@@ -260,6 +261,15 @@ class Compiled {
     }
 
     const PolicyState& state(const std::string& node) const { return states_.at(node); }
+
+    // Whether every node derived the same identities: the scheme's promise.
+    bool nodes_agree_on_identities() const {
+        for (const auto& [node, state] : states_)
+            if (state.label_identities != states_.begin()->second.label_identities ||
+                state.cidr_identities != states_.begin()->second.cidr_identities)
+                return false;
+        return true;
+    }
 
     std::pair<bool, int> allows(const net::Address& source, const net::Address& destination,
                                 Probe probe) const {
@@ -314,6 +324,7 @@ inline CrossCheck cross_check(const PolicyInput& input, const std::vector<net::A
     CrossCheck out;
     const Reference reference(input);
     const Compiled compiled(input, config);
+    out.nodes_agree = compiled.nodes_agree_on_identities();
     const std::vector<Place> places = places_of(input, outside);
     for (const Probe& probe : probes) {
         std::vector<std::vector<char>> expected(places.size(), std::vector<char>(places.size(), ' '));

@@ -158,6 +158,7 @@ class Compilation {
             if (auto it = allocation.numbers.find(text); it != allocation.numbers.end()) {
                 state_.label_identities.emplace(labels, it->second);
                 labels_by_identity_.emplace(it->second, labels);
+                identities_by_namespace_[labels.namespace_name].push_back(it->second);
             }
         for (const auto& [pod, text] : pod_texts)
             if (auto it = allocation.numbers.find(text); it != allocation.numbers.end()) {
@@ -198,15 +199,45 @@ class Compilation {
         return true;
     }
 
-    static bool peer_matches(const k8s::NetworkPolicyPeer& peer, const std::string& policy_namespace,
-                             const IdentityLabels& labels) {
-        if (peer.namespace_selector) {
-            if (!peer.namespace_selector->matches(labels.namespace_labels))
-                return false;
-        } else if (labels.namespace_name != policy_namespace) {
-            return false;
+    // The selector as text that tells any two selectors apart (quoted
+    // strings), to recognise peers that many policies repeat.
+    static std::string selector_text(const std::optional<k8s::LabelSelector>& selector) {
+        if (!selector)
+            return "none";
+        std::string out = "{";
+        for (const auto& [key, value] : selector->match_labels)
+            out += fmt::format("{:?}={:?},", key, value);
+        for (const k8s::SelectorRequirement& r : selector->match_expressions) {
+            out += fmt::format("{:?} {}", r.key, static_cast<int>(r.op));
+            for (const std::string& value : r.values)
+                out += fmt::format(" {:?}", value);
+            out += ";";
         }
-        return !peer.pod_selector || peer.pod_selector->matches(labels.pod_labels);
+        return out + "}";
+    }
+
+    // The label identities a selector peer matches: podSelector alone in
+    // the policy's namespace, namespaceSelector alone every identity of
+    // the matching namespaces, both the intersection. Namespaces are
+    // decided first (every identity of a namespace carries its labels), and
+    // the answer is remembered for the next policy with the same peer.
+    const std::set<Identity>& selector_peers(const k8s::NetworkPolicyPeer& peer,
+                                             const std::string& policy_namespace) {
+        const std::string key =
+            fmt::format("{:?}|{}|{}", peer.namespace_selector ? "" : policy_namespace,
+                        selector_text(peer.namespace_selector), selector_text(peer.pod_selector));
+        auto [cached, fresh] = peer_cache_.try_emplace(key);
+        if (!fresh)
+            return cached->second;
+        for (const auto& [ns, identities] : identities_by_namespace_) {
+            const k8s::Labels& ns_labels = labels_by_identity_.at(identities.front()).namespace_labels;
+            if (peer.namespace_selector ? !peer.namespace_selector->matches(ns_labels) : ns != policy_namespace)
+                continue;
+            for (Identity identity : identities)
+                if (!peer.pod_selector || peer.pod_selector->matches(labels_by_identity_.at(identity).pod_labels))
+                    cached->second.insert(identity);
+        }
+        return cached->second;
     }
 
     CompiledRule compile_rule(const k8s::NetworkPolicy& policy, Direction direction, std::size_t index,
@@ -230,9 +261,8 @@ class Compilation {
             if (!selector_decidable(policy, peer.pod_selector, peer_field + ".podSelector") ||
                 !selector_decidable(policy, peer.namespace_selector, peer_field + ".namespaceSelector"))
                 continue;
-            for (const auto& [identity, labels] : labels_by_identity_)
-                if (peer_matches(peer, policy.meta.namespace_, labels))
-                    out.label_peers.insert(identity);
+            const std::set<Identity>& matched = selector_peers(peer, policy.meta.namespace_);
+            out.label_peers.insert(matched.begin(), matched.end());
         }
         if (rule.ports.empty())
             out.numeric_ports.insert({any_protocol, PortBlock{0, 0}});
@@ -459,6 +489,8 @@ class Compilation {
     std::map<std::string, k8s::Labels> namespace_labels_;
     std::unordered_map<const k8s::Pod*, Identity> pod_identity_;
     std::map<Identity, IdentityLabels> labels_by_identity_;
+    std::map<std::string, std::vector<Identity>> identities_by_namespace_;
+    std::map<std::string, std::set<Identity>> peer_cache_; // by namespace and selector texts
     std::map<Identity, std::vector<const k8s::Pod*>> pods_by_identity_;
     std::set<net::Prefix> prefixes_; // every block policies name, and refined pod addresses
     std::vector<CompiledPolicy> compiled_;
