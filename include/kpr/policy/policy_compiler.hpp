@@ -304,7 +304,7 @@ class Compilation {
         for (const auto& [name, protocol] : rule.named_ports) {
             const std::uint8_t number = k8s::ip_protocol_number(protocol);
             for (Identity identity : identities) {
-                const std::vector<const k8s::Pod*>& pods = pods_by_identity_[identity];
+                const std::vector<const k8s::Pod*>& pods = pods_by_identity_.at(identity);
                 const std::optional<std::uint16_t> first = pods.front()->named_port(name, protocol);
                 bool uniform = true;
                 for (const k8s::Pod* pod : pods)

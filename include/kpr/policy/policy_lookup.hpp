@@ -18,6 +18,7 @@
 
 #include <cstdint>
 
+#include "kpr/k8s/protocol.hpp"
 #include "kpr/net/address.hpp"
 #include "kpr/policy/policy_state.hpp"
 
@@ -47,7 +48,9 @@ inline PolicyDecision decide_packet(const PolicyState& state, const EndpointPoli
     const IpcacheEntry* entry = lookup_ipcache(state.ipcache, peer);
     const IpcacheEntry unknown{any_identity, any_identity};
     const IpcacheEntry& peer_entry = entry ? *entry : unknown;
-    const bool has_ports = protocol == 6 || protocol == 17 || protocol == 132;
+    const bool has_ports = protocol == k8s::ip_protocol_number(k8s::Protocol::TCP) ||
+                           protocol == k8s::ip_protocol_number(k8s::Protocol::UDP) ||
+                           protocol == k8s::ip_protocol_number(k8s::Protocol::SCTP);
     const std::uint32_t lengths = endpoint.port_prefix_lengths(direction);
     const Identity peers[] = {peer_entry.identity, peer_entry.cidr_identity, any_identity};
     for (int i = 0; i < 3; ++i) {
