@@ -228,6 +228,32 @@ TEST(PolicyObjectsDecode, PodWithOnlyPodIp) {
     EXPECT_EQ(r.pods[0].phase, PodPhase::Pending);
 }
 
+TEST(PolicyObjectsDecode, JsonListAsKubectlPrintsIt) {
+    const DecodeResult r = decode_yaml(R"({"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+       "metadata": {"name": "db", "namespace": "shop"},
+       "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchExpressions": [
+                                 {"key": "app", "operator": "NotIn", "values": ["batch"]}]}}],
+                             "ports": [{"protocol": "TCP", "port": 5432, "endPort": 5433},
+                                       {"protocol": "TCP", "port": "pg-admin"}]}]}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "shop"},
+       "spec": {"nodeName": "n1", "hostNetwork": false,
+                "containers": [{"ports": [{"name": "pg-admin", "containerPort": 5050}]}]},
+       "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.7"}]}}]})",
+                                       "list.json");
+    EXPECT_EQ(error_texts(r), std::vector<std::string>{});
+    ASSERT_EQ(r.network_policies.size(), 1u);
+    const NetworkPolicyRule& rule = r.network_policies[0].ingress.at(0);
+    EXPECT_EQ(rule.ports.at(0), (NetworkPolicyPort{Protocol::TCP, std::uint16_t{5432}, std::uint16_t{5433}}));
+    EXPECT_EQ(rule.ports.at(1), (NetworkPolicyPort{Protocol::TCP, std::string("pg-admin"), std::nullopt}));
+    EXPECT_EQ(rule.peers.at(0).pod_selector->match_expressions.at(0).op, SelectorOperator::NotIn);
+    ASSERT_EQ(r.pods.size(), 1u);
+    EXPECT_EQ(r.pods[0].named_port("pg-admin", Protocol::TCP), 5050);
+    EXPECT_EQ(r.pods[0].ips, std::vector<net::Address>{ip("10.0.0.7")});
+}
+
 // The file source reads the policy kinds too and keeps each one's last
 // good version when an edit breaks it.
 TEST(PolicyObjectsDecode, FileSourceKeepsLastGoodPolicyObjects) {
