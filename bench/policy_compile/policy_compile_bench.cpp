@@ -32,20 +32,29 @@ policy::PolicyInput cluster(int policy_count) {
     policy::PolicyInput input;
     for (int n = 0; n < namespaces; ++n) {
         const std::string ns = fmt::format("ns{}", n);
-        input.namespaces.push_back(
-            {k8s::ObjectMeta{"", ns, {{"kubernetes.io/metadata.name", ns}, {"team", fmt::format("t{}", n % 3)}}, {}}});
+        input.namespaces.push_back({k8s::ObjectMeta{
+            "",
+            ns,
+            {{"kubernetes.io/metadata.name", ns}, {"team", fmt::format("t{}", n % 3)}},
+            {}}});
         for (int p = 0; p < pods_per_namespace; ++p) {
             k8s::Pod pod;
-            pod.meta = {ns, fmt::format("pod-{}", p), {{"app", fmt::format("a{}", p % 5)}, {"pod-template-hash", fmt::format("{:x}", p)}}, {}};
+            pod.meta = {
+                ns,
+                fmt::format("pod-{}", p),
+                {{"app", fmt::format("a{}", p % 5)}, {"pod-template-hash", fmt::format("{:x}", p)}},
+                {}};
             pod.node_name = fmt::format("node-{}", p / (pods_per_namespace / node_count));
             pod.phase = k8s::PodPhase::Running;
             pod.ips = {net::Address::v4(htonl((10u << 24) | (n << 16) | (p + 1)))};
-            pod.container_ports = {{"http", static_cast<std::uint16_t>(8000 + p % 3), k8s::Protocol::TCP}};
+            pod.container_ports = {
+                {"http", static_cast<std::uint16_t>(8000 + p % 3), k8s::Protocol::TCP}};
             input.pods.push_back(std::move(pod));
         }
     }
     for (int i = 0; i < node_count; ++i)
-        input.nodes.push_back({fmt::format("node-{}", i), {net::Address::v4(htonl((192u << 24) | (168u << 16) | (i + 1)))}});
+        input.nodes.push_back({fmt::format("node-{}", i),
+                               {net::Address::v4(htonl((192u << 24) | (168u << 16) | (i + 1)))}});
     for (int i = 0; i < policy_count; ++i) {
         k8s::NetworkPolicy policy;
         policy.meta = {fmt::format("ns{}", i % namespaces), fmt::format("policy-{}", i), {}, {}};
@@ -74,8 +83,9 @@ policy::PolicyInput cluster(int policy_count) {
         if (policy.egress_type) {
             k8s::NetworkPolicyRule egress;
             k8s::NetworkPolicyPeer block;
-            block.ip_block = k8s::IpBlock{*net::Prefix::parse(fmt::format("172.{}.0.0/16", 16 + i % 16)),
-                                          {*net::Prefix::parse(fmt::format("172.{}.{}.0/24", 16 + i % 16, i % 256))}};
+            block.ip_block = k8s::IpBlock{
+                *net::Prefix::parse(fmt::format("172.{}.0.0/16", 16 + i % 16)),
+                {*net::Prefix::parse(fmt::format("172.{}.{}.0/24", 16 + i % 16, i % 256))}};
             egress.peers.push_back(block);
             k8s::NetworkPolicyPort dns;
             dns.protocol = k8s::Protocol::UDP;
@@ -96,8 +106,9 @@ int policies_for(std::size_t target) {
         const std::size_t entries = policy::compile_policy(cluster(count), "node-0").entry_count();
         if (entries == 0 || (entries * 10 >= target * 9 && entries * 10 <= target * 11))
             break;
-        count = std::max(1, static_cast<int>(static_cast<double>(count) * static_cast<double>(target) /
-                                             static_cast<double>(entries)));
+        count =
+            std::max(1, static_cast<int>(static_cast<double>(count) * static_cast<double>(target) /
+                                         static_cast<double>(entries)));
     }
     return count;
 }
@@ -118,7 +129,8 @@ void compile(benchmark::State& state, std::size_t target) {
     state.counters["entries"] = static_cast<double>(entries);
     if (entries != 0)
         state.counters["per_entry"] = benchmark::Counter(
-            static_cast<double>(entries), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+            static_cast<double>(entries),
+            benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // Remembers each benchmark's mean time per compile for the summary.
@@ -130,8 +142,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         for (const Run& run : runs)
             if (run.run_type == Run::RT_Iteration && run.iterations > 0) {
                 const auto entries = run.counters.find("entries");
-                results[run.benchmark_name()] = {run.cpu_accumulated_time / static_cast<double>(run.iterations),
-                                                 entries == run.counters.end() ? 0.0 : entries->second.value};
+                results[run.benchmark_name()] = {
+                    run.cpu_accumulated_time / static_cast<double>(run.iterations),
+                    entries == run.counters.end() ? 0.0 : entries->second.value};
             }
         ConsoleReporter::ReportRuns(runs);
     }
@@ -152,19 +165,22 @@ int main(int argc, char** argv) {
     if (baseline == results.end())
         return 0;
     const double fixed = baseline->second.first;
-    fmt::print("\nPolicy compile (CPU time), time per entry above the no-policy baseline ({:.3f} ms: identities and ipcache "
+    fmt::print("\nPolicy compile (CPU time), time per entry above the no-policy baseline ({:.3f} "
+               "ms: identities and ipcache "
                "of {} pods):\n",
                fixed * 1e3, namespaces * pods_per_namespace);
     const auto reference = results.find("compile/entries_1000");
     const double reference_per_entry =
-        reference == results.end() ? 0 : (reference->second.first - fixed) / reference->second.second;
-    for (const char* name : {"compile/entries_10", "compile/entries_1000", "compile/entries_100000"}) {
+        reference == results.end() ? 0
+                                   : (reference->second.first - fixed) / reference->second.second;
+    for (const char* name :
+         {"compile/entries_10", "compile/entries_1000", "compile/entries_100000"}) {
         const auto it = results.find(name);
         if (it == results.end() || it->second.second == 0)
             continue;
         const double per_entry = (it->second.first - fixed) / it->second.second;
-        fmt::print("  {:<24} {:>8.0f} entries  total x{:.2f} of the baseline", name, it->second.second,
-                   it->second.first / fixed);
+        fmt::print("  {:<24} {:>8.0f} entries  total x{:.2f} of the baseline", name,
+                   it->second.second, it->second.first / fixed);
         if (it->second.second < 100)
             fmt::print("  (too few entries to tell from the baseline)\n");
         else

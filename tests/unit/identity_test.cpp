@@ -76,7 +76,8 @@ TEST(Identity, CanonicalTextIsInjectiveAcrossSources) {
     const IdentityLabels tricky{"ns", {{"a", "1;5:k8s:b=2"}}, {}};
     const IdentityLabels split{"ns", {{"a", "1"}, {"b", "2"}}, {}};
     EXPECT_NE(tricky.canonical_text(), split.canonical_text());
-    EXPECT_EQ(pod_label.canonical_text(), (IdentityLabels{"ns", {{"team", "red"}}, {}}).canonical_text());
+    EXPECT_EQ(pod_label.canonical_text(),
+              (IdentityLabels{"ns", {{"team", "red"}}, {}}).canonical_text());
 }
 
 TEST(Identity, RelevantKeys) {
@@ -97,7 +98,8 @@ TEST(Identity, RelevantKeys) {
               (k8s::Labels{{"app", "a"}, {"example.com/team", "x"}}));
 }
 
-k8s::Pod pod(std::string ns, std::string name, k8s::Labels labels, std::string address, std::string node) {
+k8s::Pod pod(std::string ns, std::string name, k8s::Labels labels, std::string address,
+             std::string node) {
     k8s::Pod p;
     p.meta = {std::move(ns), std::move(name), std::move(labels), {}};
     p.node_name = std::move(node);
@@ -109,11 +111,13 @@ k8s::Pod pod(std::string ns, std::string name, k8s::Labels labels, std::string a
 TEST(Identity, EveryNodeDerivesTheSameNumbersInAnyOrder) {
     PolicyInput input;
     for (int i = 0; i < 200; ++i)
-        input.pods.push_back(pod(fmt::format("ns{}", i % 7), fmt::format("p{}", i),
-                                 {{"app", fmt::format("a{}", i % 13)}, {"pod-template-hash", fmt::format("{:x}", i)}},
-                                 fmt::format("10.3.{}.{}", i / 200, i % 200 + 1), i % 2 ? "n1" : "n2"));
+        input.pods.push_back(pod(
+            fmt::format("ns{}", i % 7), fmt::format("p{}", i),
+            {{"app", fmt::format("a{}", i % 13)}, {"pod-template-hash", fmt::format("{:x}", i)}},
+            fmt::format("10.3.{}.{}", i / 200, i % 200 + 1), i % 2 ? "n1" : "n2"));
     IdentityConfig config;
-    config.label_range = {100, 190}; // 91 numbers for 7*13 = 91 label sets: many collisions, full range
+    config.label_range = {100,
+                          190}; // 91 numbers for 7*13 = 91 label sets: many collisions, full range
     const PolicyState on_n1 = compile_policy(input, "n1", config);
     std::shuffle(input.pods.begin(), input.pods.end(), std::mt19937(7));
     const PolicyState on_n2 = compile_policy(input, "n2", config);
@@ -143,7 +147,8 @@ TEST(Identity, RangeExhaustionIsReportedAndThosePodsLeftOut) {
     EXPECT_EQ(state.ipcache.at(net::Prefix::host(*net::Address::parse("10.0.0.2"))).identity,
               config.reserved.unmanaged);
     ASSERT_EQ(state.diagnostics.size(), 1u);
-    EXPECT_NE(state.diagnostics[0].message.find("no label identity left in 100-100"), std::string::npos)
+    EXPECT_NE(state.diagnostics[0].message.find("no label identity left in 100-100"),
+              std::string::npos)
         << state.diagnostics[0].str();
 }
 

@@ -12,7 +12,8 @@
 namespace kpr::k8s {
 namespace {
 
-SelectorRequirement requirement(std::string key, SelectorOperator op, std::set<std::string> values = {}) {
+SelectorRequirement requirement(std::string key, SelectorOperator op,
+                                std::set<std::string> values = {}) {
     return {std::move(key), op, std::move(values)};
 }
 
@@ -55,8 +56,9 @@ TEST(LabelSelector, Operators) {
 }
 
 TEST(LabelSelector, LabelsAndExpressionsCombine) {
-    const LabelSelector s{{{"app", "web"}}, {requirement("env", SelectorOperator::NotIn, {"prod"}),
-                                             requirement("canary", SelectorOperator::DoesNotExist)}};
+    const LabelSelector s{{{"app", "web"}},
+                          {requirement("env", SelectorOperator::NotIn, {"prod"}),
+                           requirement("canary", SelectorOperator::DoesNotExist)}};
     EXPECT_TRUE(s.matches({{"app", "web"}, {"env", "dev"}}));
     EXPECT_TRUE(s.matches({{"app", "web"}}));
     EXPECT_FALSE(s.matches({{"app", "web"}, {"env", "prod"}}));

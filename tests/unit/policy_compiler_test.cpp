@@ -18,12 +18,14 @@
 namespace kpr::policy::testing {
 namespace {
 
-net::Prefix cidr(std::string_view text) { return *net::Prefix::parse(text); }
+net::Prefix cidr(std::string_view text) {
+    return *net::Prefix::parse(text);
+}
 
 TEST(PortBlocks, CoverExactlyTheRange) {
     std::mt19937 rng(3);
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges = {{1, 65535}, {0, 65535}, {80, 80}, {75, 80},
-                                                                   {1024, 2047}, {65535, 65535}};
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges = {
+        {1, 65535}, {0, 65535}, {80, 80}, {75, 80}, {1024, 2047}, {65535, 65535}};
     for (int i = 0; i < 200; ++i) {
         std::uint32_t a = rng() % 65536, b = rng() % 65536;
         ranges.emplace_back(std::min(a, b), std::max(a, b));
@@ -62,8 +64,10 @@ class PolicyCompilerTest : public ::testing::Test {
 TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
     c_.add_pod("shop", "web", {{"app", "web"}}, {ip("10.0.1.5"), ip("fd00::5")}, "node-1");
     c_.add_pod("shop", "db", {{"app", "db"}}, {ip("10.0.2.7")}, "node-2");
-    c_.add_pod("shop", "done", {{"app", "web"}}, {ip("10.0.1.9")}, "node-1").phase = k8s::PodPhase::Failed;
-    c_.add_pod("shop", "agent", {{"app", "agent"}}, {ip("192.168.0.3")}, "node-2").host_network = true;
+    c_.add_pod("shop", "done", {{"app", "web"}}, {ip("10.0.1.9")}, "node-1").phase =
+        k8s::PodPhase::Failed;
+    c_.add_pod("shop", "agent", {{"app", "agent"}}, {ip("192.168.0.3")}, "node-2").host_network =
+        true;
     c_.add_policies(network_policy("shop", "blocks", R"(
   podSelector: {matchLabels: {app: db}}
   ingress:
@@ -72,7 +76,8 @@ TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
 )"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const ReservedIdentities reserved;
-    const Identity web = state.label_identities.at({"shop", {{"app", "web"}}, {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}});
+    const Identity web = state.label_identities.at(
+        {"shop", {{"app", "web"}}, {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}});
     const Identity block = state.cidr_identities.at(cidr("10.0.0.0/16"));
     const Identity except = state.cidr_identities.at(cidr("10.0.2.0/24"));
     EXPECT_NE(block, except);
@@ -86,11 +91,16 @@ TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
         {cidr("10.0.2.0/24"), {except, except}},
         {cidr("10.0.1.5/32"), {web, block}},
         {cidr("fd00::5/128"), {web, reserved.world_ipv6}},
-        {cidr("10.0.2.7/32"), {state.label_identities.at({"shop", {{"app", "db"}}, {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}}), except}},
+        {cidr("10.0.2.7/32"),
+         {state.label_identities.at({"shop",
+                                     {{"app", "db"}},
+                                     {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}}),
+          except}},
         {cidr("192.168.0.1/32"), {reserved.host, reserved.world_ipv4}},
         {cidr("fd01::1/128"), {reserved.host, reserved.world_ipv6}},
         {cidr("192.168.0.2/32"), {reserved.remote_node, reserved.world_ipv4}},
-        {cidr("192.168.0.3/32"), {reserved.remote_node, reserved.world_ipv4}}, // host-network pod on node-2
+        {cidr("192.168.0.3/32"),
+         {reserved.remote_node, reserved.world_ipv4}}, // host-network pod on node-2
     };
     EXPECT_EQ(state.ipcache, expected);
     // Only node-1's pod is an endpoint here; the finished one is none.
@@ -112,9 +122,10 @@ TEST_F(PolicyCompilerTest, AddressClaimedTwiceIsReportedAndTheFirstKeepsIt) {
     std::vector<std::string> messages;
     for (const Diagnostic& d : state.diagnostics)
         messages.push_back(d.object + ": " + d.message);
-    EXPECT_EQ(messages, (std::vector<std::string>{
-                            "Pod shop/b: address 10.0.0.1 is also Pod shop/a's; Pod shop/a keeps it",
-                            "Pod shop/c: address 192.168.0.2 is also Node node-2's; Node node-2 keeps it"}));
+    EXPECT_EQ(messages,
+              (std::vector<std::string>{
+                  "Pod shop/b: address 10.0.0.1 is also Pod shop/a's; Pod shop/a keeps it",
+                  "Pod shop/c: address 192.168.0.2 is also Node node-2's; Node node-2 keeps it"}));
     EXPECT_EQ(state.ipcache.at(cidr("10.0.0.1/32")).identity, endpoint(state, "a").identity);
 }
 
@@ -145,8 +156,10 @@ TEST_F(PolicyCompilerTest, PortRangeBecomesBlocksAndTheEndpointNamesTheirLengths
 
 TEST_F(PolicyCompilerTest, NamedPortsResolvePerDestinationPod) {
     // Same labels, so one identity, but "http" is 80 on one and 8080 on the other.
-    c_.add_pod("shop", "old", {{"app", "api"}}, {ip("10.0.0.1"), ip("fd00::1")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
-    c_.add_pod("shop", "new", {{"app", "api"}}, {ip("10.0.0.2")}, "node-2", {{"http", 8080, k8s::Protocol::TCP}});
+    c_.add_pod("shop", "old", {{"app", "api"}}, {ip("10.0.0.1"), ip("fd00::1")}, "node-1",
+               {{"http", 80, k8s::Protocol::TCP}});
+    c_.add_pod("shop", "new", {{"app", "api"}}, {ip("10.0.0.2")}, "node-2",
+               {{"http", 8080, k8s::Protocol::TCP}});
     c_.add_pod("shop", "client", {{"app", "client"}}, {ip("10.0.0.3")}, "node-1");
     c_.add_policies(network_policy("shop", "client-to-api-http", R"(
   podSelector: {matchLabels: {app: client}}
@@ -156,8 +169,7 @@ TEST_F(PolicyCompilerTest, NamedPortsResolvePerDestinationPod) {
     - podSelector: {matchLabels: {app: api}}
     ports:
     - port: http
-)") +
-           network_policy("shop", "api-http-in", R"(
+)") + network_policy("shop", "api-http-in", R"(
   podSelector: {matchLabels: {app: api}}
   ingress:
   - ports:
@@ -180,15 +192,18 @@ TEST_F(PolicyCompilerTest, NamedPortsResolvePerDestinationPod) {
     EXPECT_TRUE(client.allowed.contains({new4, Direction::egress, tcp, {8080, 16}}));
     EXPECT_FALSE(client.allowed.contains({new4, Direction::egress, tcp, {80, 16}}));
     // Ingress: each endpoint resolves the name on itself.
-    EXPECT_TRUE(endpoint(node1, "old").allowed.contains({any_identity, Direction::ingress, tcp, {80, 16}}));
+    EXPECT_TRUE(
+        endpoint(node1, "old").allowed.contains({any_identity, Direction::ingress, tcp, {80, 16}}));
     const EndpointPolicy& fresh = endpoint(compiled.state("node-2"), "new");
     EXPECT_TRUE(fresh.allowed.contains({any_identity, Direction::ingress, tcp, {8080, 16}}));
     EXPECT_FALSE(fresh.allowed.contains({any_identity, Direction::ingress, tcp, {80, 16}}));
 }
 
 TEST_F(PolicyCompilerTest, NamedPortAllPodsAgreeOnStaysPerIdentity) {
-    c_.add_pod("shop", "a1", {{"app", "api"}}, {ip("10.0.0.1")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
-    c_.add_pod("shop", "a2", {{"app", "api"}}, {ip("10.0.0.2")}, "node-1", {{"http", 80, k8s::Protocol::TCP}});
+    c_.add_pod("shop", "a1", {{"app", "api"}}, {ip("10.0.0.1")}, "node-1",
+               {{"http", 80, k8s::Protocol::TCP}});
+    c_.add_pod("shop", "a2", {{"app", "api"}}, {ip("10.0.0.2")}, "node-1",
+               {{"http", 80, k8s::Protocol::TCP}});
     c_.add_pod("shop", "client", {{"app", "client"}}, {ip("10.0.0.3")}, "node-1");
     c_.add_policies(network_policy("shop", "client-out", R"(
   podSelector: {matchLabels: {app: client}}
@@ -200,7 +215,8 @@ TEST_F(PolicyCompilerTest, NamedPortAllPodsAgreeOnStaysPerIdentity) {
     const PolicyState state = compile_policy(c_.input, "node-1");
     EXPECT_TRUE(state.cidr_identities.empty());
     const Identity api = endpoint(state, "a1").identity;
-    EXPECT_TRUE(endpoint(state, "client").allowed.contains({api, Direction::egress, tcp, {80, 16}}));
+    EXPECT_TRUE(
+        endpoint(state, "client").allowed.contains({api, Direction::egress, tcp, {80, 16}}));
 }
 
 TEST_F(PolicyCompilerTest, SelectorOnIrrelevantLabelIsReportedAndMatchesNothing) {
@@ -216,15 +232,17 @@ TEST_F(PolicyCompilerTest, SelectorOnIrrelevantLabelIsReportedAndMatchesNothing)
     config.label_keys = {"app", "kubernetes.io/metadata.name"};
     const PolicyState state = compile_policy(c_.input, "node-1", config);
     ASSERT_EQ(state.diagnostics.size(), 1u);
-    EXPECT_EQ(state.diagnostics[0].str(),
-              "policies.yaml:1:1: NetworkPolicy shop/from-canary: spec.ingress[0].from[0].podSelector: label key "
-              "\"track\" is not identity-relevant (see the identity configuration), so this peer is compiled "
-              "to match nothing");
+    EXPECT_EQ(state.diagnostics[0].str(), "policies.yaml:1:1: NetworkPolicy shop/from-canary: "
+                                          "spec.ingress[0].from[0].podSelector: label key "
+                                          "\"track\" is not identity-relevant (see the identity "
+                                          "configuration), so this peer is compiled "
+                                          "to match nothing");
     // Both pods share one identity; the policy still selects the subject by
     // all its labels, but allows no peer.
     EXPECT_EQ(endpoint(state, "web").identity, endpoint(state, "canary").identity);
     EXPECT_EQ(endpoint(state, "web").allowed,
-              (std::set<PolicyKey>{{ReservedIdentities{}.host, Direction::ingress, any_protocol, {0, 0}}}));
+              (std::set<PolicyKey>{
+                  {ReservedIdentities{}.host, Direction::ingress, any_protocol, {0, 0}}}));
 }
 
 TEST_F(PolicyCompilerTest, WorstCaseLookupsReachTheBoundAndNoMore) {
@@ -243,17 +261,21 @@ TEST_F(PolicyCompilerTest, WorstCaseLookupsReachTheBoundAndNoMore) {
     const PolicyState state = compile_policy(c_.input, "node-1");
     const EndpointPolicy& server = endpoint(state, "server");
     EXPECT_EQ(server.port_prefix_lengths(Direction::ingress), 0x1ffffu); // lengths 0-16
-    const PolicyDecision worst = decide_packet(state, server, Direction::ingress, ip("10.9.0.1"), tcp, 443);
+    const PolicyDecision worst =
+        decide_packet(state, server, Direction::ingress, ip("10.9.0.1"), tcp, 443);
     EXPECT_FALSE(worst.allowed);
     EXPECT_EQ(worst.lookups, max_policy_lookups);
     EXPECT_EQ(max_policy_lookups, 56);
     // An outside address is its CIDR identity: one peer fewer to try.
-    const PolicyDecision outside = decide_packet(state, server, Direction::ingress, ip("8.8.8.8"), tcp, 443);
+    const PolicyDecision outside =
+        decide_packet(state, server, Direction::ingress, ip("8.8.8.8"), tcp, 443);
     EXPECT_FALSE(outside.allowed);
     EXPECT_EQ(outside.lookups, 2 + 2 * 18);
     // ICMP has no ports: the any-protocol key only.
-    EXPECT_EQ(decide_packet(state, server, Direction::ingress, ip("8.8.8.8"), icmp, 0).lookups, 2 + 2);
-    const PolicyDecision inside = decide_packet(state, server, Direction::ingress, ip("10.8.0.1"), udp, 9);
+    EXPECT_EQ(decide_packet(state, server, Direction::ingress, ip("8.8.8.8"), icmp, 0).lookups,
+              2 + 2);
+    const PolicyDecision inside =
+        decide_packet(state, server, Direction::ingress, ip("10.8.0.1"), udp, 9);
     EXPECT_TRUE(inside.allowed);
     EXPECT_EQ(inside.lookups, 3);
 }
@@ -274,7 +296,8 @@ TEST_F(PolicyCompilerTest, EntriesInTheirMapLayouts) {
     EXPECT_EQ(value.egress_port_prefix_lengths, 1u << 16);
     EXPECT_EQ(value.ingress_port_prefix_lengths, 0u);
 
-    const layout::PolicyKey key = policy_map_key(7, {any_identity, Direction::egress, sctp, {8080, 16}});
+    const layout::PolicyKey key =
+        policy_map_key(7, {any_identity, Direction::egress, sctp, {8080, 16}});
     EXPECT_EQ(key.endpoint_id, 7u);
     EXPECT_EQ(key.peer_identity, 0u);
     EXPECT_EQ(key.direction, 1u);

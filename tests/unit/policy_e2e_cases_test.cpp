@@ -17,7 +17,7 @@
 namespace kpr::policy::testing {
 namespace {
 
-const std::vector<Probe> e2e_probes = {{tcp, 80}, {tcp, 81}, {udp, 80}, {udp, 81},
+const std::vector<Probe> e2e_probes = {{tcp, 80},  {tcp, 81},  {udp, 80}, {udp, 81},
                                        {sctp, 80}, {sctp, 81}, {icmp, 0}};
 
 struct Expectation {
@@ -37,8 +37,10 @@ class NetpolE2E : public ::testing::Test {
             for (std::size_t p = 0; p < pods.size(); ++p) {
                 std::vector<k8s::ContainerPort> ports;
                 for (std::uint16_t port : {80, 81})
-                    for (k8s::Protocol protocol : {k8s::Protocol::TCP, k8s::Protocol::UDP, k8s::Protocol::SCTP}) {
-                        std::string name = fmt::format("serve-{}-{}", port, k8s::to_string(protocol));
+                    for (k8s::Protocol protocol :
+                         {k8s::Protocol::TCP, k8s::Protocol::UDP, k8s::Protocol::SCTP}) {
+                        std::string name =
+                            fmt::format("serve-{}-{}", port, k8s::to_string(protocol));
                         for (char& c : name)
                             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
                         ports.push_back({name, port, protocol});
@@ -73,8 +75,8 @@ class NetpolE2E : public ::testing::Test {
 
     // The same for the cluster as it stands (after an update).
     void check(const std::vector<Expectation>& expectations) {
-        const CrossCheck check = cross_check(cluster_.input, {ip("203.0.113.5"), ip("2001:db8::5")},
-                                             e2e_probes);
+        const CrossCheck check =
+            cross_check(cluster_.input, {ip("203.0.113.5"), ip("2001:db8::5")}, e2e_probes);
         EXPECT_EQ(check.mismatches, 0u) << check.report;
         EXPECT_TRUE(check.nodes_agree);
         EXPECT_LE(check.max_lookups, max_policy_lookups);
@@ -98,7 +100,9 @@ constexpr Probe tcp80{tcp, 80}, tcp81{tcp, 81}, udp80{udp, 80}, udp81{udp, 81}, 
     sctp81{sctp, 81}, ping{icmp, 0};
 
 TEST_F(NetpolE2E, NoPolicyAllowsEverything) {
-    verify("", {{"x/a", "y/b", tcp80, true}, {"203.0.113.5", "z/c", udp81, true}, {"x/a", "x/b", ping, true}});
+    verify("", {{"x/a", "y/b", tcp80, true},
+                {"203.0.113.5", "z/c", udp81, true},
+                {"x/a", "x/b", ping, true}});
 }
 
 TEST_F(NetpolE2E, DefaultDenyIngress) {
@@ -108,7 +112,7 @@ TEST_F(NetpolE2E, DefaultDenyIngress) {
 )"),
            {{"y/a", "x/a", tcp80, false},
             {"x/b", "x/a", udp81, false},
-            {"x/a", "y/a", tcp80, true}, // egress unaffected
+            {"x/a", "y/a", tcp80, true},    // egress unaffected
             {"node-1", "x/a", tcp80, true}, // a pod's own node always reaches it
             {"node-2", "x/a", tcp80, false},
             {"x/a", "x/a", tcp80, true}}); // nor can a pod block itself
@@ -119,8 +123,11 @@ TEST_F(NetpolE2E, DefaultDenyAll) {
   podSelector: {}
   policyTypes: [Ingress, Egress]
 )"),
-           {{"x/a", "y/a", tcp80, false}, {"y/a", "x/a", tcp80, false}, {"y/a", "y/b", tcp80, true},
-            {"x/a", "node-1", tcp80, true}, {"x/a", "203.0.113.5", tcp80, false}});
+           {{"x/a", "y/a", tcp80, false},
+            {"y/a", "x/a", tcp80, false},
+            {"y/a", "y/b", tcp80, true},
+            {"x/a", "node-1", tcp80, true},
+            {"x/a", "203.0.113.5", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowFromPodsInServerNamespaceByPodSelector) {
@@ -130,8 +137,11 @@ TEST_F(NetpolE2E, AllowFromPodsInServerNamespaceByPodSelector) {
   - from:
     - podSelector: {matchLabels: {pod: b}}
 )"),
-           {{"x/b", "x/a", tcp80, true}, {"x/c", "x/a", tcp80, false}, {"y/b", "x/a", tcp80, false},
-            {"x/b", "x/a", ping, true}, {"x/c", "x/b", tcp80, true}});
+           {{"x/b", "x/a", tcp80, true},
+            {"x/c", "x/a", tcp80, false},
+            {"y/b", "x/a", tcp80, false},
+            {"x/b", "x/a", ping, true},
+            {"x/c", "x/b", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, AllowFromAllNamespaces) {
@@ -141,17 +151,20 @@ TEST_F(NetpolE2E, AllowFromAllNamespaces) {
   - from:
     - namespaceSelector: {}
 )"),
-           {{"z/c", "x/a", udp80, true}, {"203.0.113.5", "x/a", tcp80, false}, {"node-2", "x/a", tcp80, false}});
+           {{"z/c", "x/a", udp80, true},
+            {"203.0.113.5", "x/a", tcp80, false},
+            {"node-2", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowFromOtherNamespaceByNamespaceSelector) {
-    verify(network_policy("x", "x-a-from-y", R"(
+    verify(
+        network_policy("x", "x-a-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
 )"),
-           {{"y/c", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, false}, {"z/a", "x/a", tcp80, false}});
+        {{"y/c", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, false}, {"z/a", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, NamespaceSelectorOnDefaultNameLabel) {
@@ -179,7 +192,8 @@ TEST_F(NetpolE2E, PodSelectorWithMatchExpressions) {
 }
 
 TEST_F(NetpolE2E, NamespaceSelectorWithMatchExpressionsNotIn) {
-    verify(network_policy("x", "x-a-not-from-y", R"(
+    verify(
+        network_policy("x", "x-a-not-from-y", R"(
   podSelector: {matchLabels: {pod: a}}
   ingress:
   - from:
@@ -187,7 +201,7 @@ TEST_F(NetpolE2E, NamespaceSelectorWithMatchExpressionsNotIn) {
         matchExpressions:
         - {key: ns, operator: NotIn, values: [y]}
 )"),
-           {{"z/b", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, true}, {"y/b", "x/a", tcp80, false}});
+        {{"z/b", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, true}, {"y/b", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, PodSelectorOrNamespaceSelector) {
@@ -198,7 +212,9 @@ TEST_F(NetpolE2E, PodSelectorOrNamespaceSelector) {
     - namespaceSelector: {matchLabels: {ns: y}}
     - podSelector: {matchLabels: {pod: b}}
 )"),
-           {{"y/a", "x/a", tcp80, true}, {"x/b", "x/a", tcp80, true}, {"x/c", "x/a", tcp80, false},
+           {{"y/a", "x/a", tcp80, true},
+            {"x/b", "x/a", tcp80, true},
+            {"x/c", "x/a", tcp80, false},
             {"z/b", "x/a", tcp80, false}});
 }
 
@@ -214,7 +230,9 @@ TEST_F(NetpolE2E, PodSelectorAndNamespaceSelector) {
         matchExpressions:
         - {key: pod, operator: In, values: [b, c]}
 )"),
-           {{"y/b", "x/a", tcp80, true}, {"z/c", "x/a", tcp80, true}, {"y/a", "x/a", tcp80, false},
+           {{"y/b", "x/a", tcp80, true},
+            {"z/c", "x/a", tcp80, true},
+            {"y/a", "x/a", tcp80, false},
             {"x/b", "x/a", tcp80, false}});
 }
 
@@ -237,7 +255,9 @@ TEST_F(NetpolE2E, Ports) {
     ports:
     - {port: 81, protocol: TCP}
 )"),
-           {{"y/a", "x/a", tcp81, true}, {"y/a", "x/a", tcp80, false}, {"y/a", "x/a", udp81, false},
+           {{"y/a", "x/a", tcp81, true},
+            {"y/a", "x/a", tcp80, false},
+            {"y/a", "x/a", udp81, false},
             {"y/a", "x/a", ping, false}});
 }
 
@@ -248,7 +268,9 @@ TEST_F(NetpolE2E, EndPortRange) {
   - ports:
     - {port: 75, endPort: 80, protocol: TCP}
 )"),
-           {{"y/a", "x/a", tcp80, true}, {"y/a", "x/a", tcp81, false}, {"203.0.113.5", "x/a", tcp80, true}});
+           {{"y/a", "x/a", tcp80, true},
+            {"y/a", "x/a", tcp81, false},
+            {"203.0.113.5", "x/a", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, EgressEndPortRangeAndSecondPolicy) {
@@ -260,15 +282,16 @@ TEST_F(NetpolE2E, EgressEndPortRangeAndSecondPolicy) {
     - namespaceSelector: {}
     ports:
     - {port: 81, endPort: 1024, protocol: UDP}
-)") +
-           network_policy("x", "x-a-egress-tcp80", R"(
+)") + network_policy("x", "x-a-egress-tcp80", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - ports:
     - {port: 80}
 )"),
-           {{"x/a", "z/b", udp81, true}, {"x/a", "z/b", udp80, false}, {"x/a", "z/b", tcp80, true},
+           {{"x/a", "z/b", udp81, true},
+            {"x/a", "z/b", udp80, false},
+            {"x/a", "z/b", tcp80, true},
             {"x/a", "203.0.113.5", udp81, false}});
 }
 
@@ -279,16 +302,18 @@ TEST_F(NetpolE2E, StackedPoliciesWithOverlappingSelectors) {
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports: [{port: 81}]
-)") +
-           network_policy("x", "allow-80-from-y", R"(
+)") + network_policy("x", "allow-80-from-y", R"(
   podSelector: {}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: y}}
     ports: [{port: 80}]
 )"),
-           {{"y/a", "x/a", tcp80, true}, {"y/a", "x/a", tcp81, true}, {"y/a", "x/b", tcp81, false},
-            {"y/a", "x/b", tcp80, true}, {"z/a", "x/a", tcp80, false}});
+           {{"y/a", "x/a", tcp80, true},
+            {"y/a", "x/a", tcp81, true},
+            {"y/a", "x/b", tcp81, false},
+            {"y/a", "x/b", tcp80, true},
+            {"z/a", "x/a", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowAllIngress) {
@@ -301,17 +326,19 @@ TEST_F(NetpolE2E, AllowAllIngress) {
 }
 
 TEST_F(NetpolE2E, IngressOnOneNamedPort) {
-    verify(network_policy("x", "named-81-udp", R"(
+    verify(
+        network_policy("x", "named-81-udp", R"(
   podSelector: {}
   ingress:
   - ports:
     - {port: serve-81-udp, protocol: UDP}
 )"),
-           {{"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp81, false}, {"y/a", "x/a", udp80, false}});
+        {{"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp81, false}, {"y/a", "x/a", udp80, false}});
 }
 
 TEST_F(NetpolE2E, IngressFromNamespaceOnNamedPort) {
-    verify(network_policy("x", "named-80-from-y", R"(
+    verify(
+        network_policy("x", "named-80-from-y", R"(
   podSelector: {}
   ingress:
   - from:
@@ -319,7 +346,7 @@ TEST_F(NetpolE2E, IngressFromNamespaceOnNamedPort) {
     ports:
     - {port: serve-80-tcp, protocol: TCP}
 )"),
-           {{"y/a", "x/a", tcp80, true}, {"z/a", "x/a", tcp80, false}, {"y/a", "x/a", tcp81, false}});
+        {{"y/a", "x/a", tcp80, true}, {"z/a", "x/a", tcp80, false}, {"y/a", "x/a", tcp81, false}});
 }
 
 TEST_F(NetpolE2E, EgressOnOneNamedPort) {
@@ -330,7 +357,8 @@ TEST_F(NetpolE2E, EgressOnOneNamedPort) {
   - ports:
     - {port: serve-80-udp, protocol: UDP}
 )"),
-           {{"x/a", "y/b", udp80, true}, {"x/a", "y/b", udp81, false},
+           {{"x/a", "y/b", udp80, true},
+            {"x/a", "y/b", udp81, false},
             // a named port resolves on pods only: no outside address has it
             {"x/a", "203.0.113.5", udp80, false}});
 }
@@ -343,7 +371,9 @@ TEST_F(NetpolE2E, DenyEgressByPodSelector) {
     - podSelector: {matchLabels: {pod: b}}
   policyTypes: [Egress]
 )"),
-           {{"x/a", "x/b", tcp80, true}, {"x/a", "x/c", tcp80, false}, {"x/a", "y/b", tcp80, false},
+           {{"x/a", "x/b", tcp80, true},
+            {"x/a", "x/c", tcp80, false},
+            {"x/a", "y/b", tcp80, false},
             {"x/b", "x/c", tcp80, true}});
 }
 
@@ -351,19 +381,21 @@ TEST_F(NetpolE2E, ClientSideEgressDenyBeatsServerAllow) {
     verify(network_policy("x", "x-a-no-egress", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
-)") +
-           network_policy("z", "z-b-from-x-a", R"(
+)") + network_policy("z", "z-b-from-x-a", R"(
   podSelector: {matchLabels: {pod: b}}
   ingress:
   - from:
     - namespaceSelector: {matchLabels: {ns: x}}
       podSelector: {matchLabels: {pod: a}}
 )"),
-           {{"x/a", "z/b", tcp80, false}, {"x/b", "z/b", tcp80, false}, {"x/a", "node-1", tcp80, true}});
+           {{"x/a", "z/b", tcp80, false},
+            {"x/b", "z/b", tcp80, false},
+            {"x/a", "node-1", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, EgressToOtherNamespacePodBySelectors) {
-    verify(network_policy("x", "x-a-egress-to-y-b", R"(
+    verify(
+        network_policy("x", "x-a-egress-to-y-b", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
@@ -371,7 +403,7 @@ TEST_F(NetpolE2E, EgressToOtherNamespacePodBySelectors) {
     - namespaceSelector: {matchLabels: {ns: y}}
       podSelector: {matchLabels: {pod: b}}
 )"),
-           {{"x/a", "y/b", tcp80, true}, {"x/a", "y/a", tcp80, false}, {"x/a", "z/b", tcp80, false}});
+        {{"x/a", "y/b", tcp80, true}, {"x/a", "y/a", tcp80, false}, {"x/a", "z/b", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AllowAllTakesPrecedenceOverNarrowIngressAndEgress) {
@@ -382,8 +414,7 @@ TEST_F(NetpolE2E, AllowAllTakesPrecedenceOverNarrowIngressAndEgress) {
   - ports: [{port: 80}]
   egress:
   - ports: [{port: 80}]
-)") +
-           network_policy("x", "allow-all", R"(
+)") + network_policy("x", "allow-all", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress, Egress]
   ingress: [{}]
@@ -400,7 +431,9 @@ TEST_F(NetpolE2E, EgressToServerInCidrBlock) {
   - to:
     - ipBlock: {cidr: 10.1.2.2/32}
 )"),
-           {{"x/a", "y/b", tcp80, true}, {"x/a", "y/c", tcp80, false}, {"x/a", "203.0.113.5", tcp80, false}});
+           {{"x/a", "y/b", tcp80, true},
+            {"x/a", "y/c", tcp80, false},
+            {"x/a", "203.0.113.5", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, CidrExceptClause) {
@@ -413,7 +446,9 @@ TEST_F(NetpolE2E, CidrExceptClause) {
         cidr: 10.1.0.0/16
         except: [10.1.2.2/32]
 )"),
-           {{"x/a", "y/a", tcp80, true}, {"x/a", "y/b", tcp80, false}, {"x/a", "fd00:1:2::1", tcp80, false}});
+           {{"x/a", "y/a", tcp80, true},
+            {"x/a", "y/b", tcp80, false},
+            {"x/a", "fd00:1:2::1", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, AddressInBothCidrAndExceptAllowedByAnotherPolicy) {
@@ -423,8 +458,7 @@ TEST_F(NetpolE2E, AddressInBothCidrAndExceptAllowedByAnotherPolicy) {
   egress:
   - to:
     - ipBlock: {cidr: 10.1.0.0/16, except: [10.1.2.2/32]}
-)") +
-           network_policy("x", "allow-y-b", R"(
+)") + network_policy("x", "allow-y-b", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
@@ -442,23 +476,25 @@ TEST_F(NetpolE2E, IngressFromCidrWithExceptAndWorld) {
     - ipBlock: {cidr: 0.0.0.0/0, except: [10.1.1.0/24]}
     - ipBlock: {cidr: "::/0"}
 )"),
-           {{"203.0.113.5", "y/a", tcp80, true}, {"x/a", "y/a", tcp80, false}, {"z/a", "y/a", tcp80, true},
+           {{"203.0.113.5", "y/a", tcp80, true},
+            {"x/a", "y/a", tcp80, false},
+            {"z/a", "y/a", tcp80, true},
             {"fd00:1:1::1", "fd00:1:2::1", tcp80, true}});
 }
 
 TEST_F(NetpolE2E, IngressAndEgressControlledIndependently) {
-    verify(network_policy("x", "x-a-egress-only", R"(
+    verify(
+        network_policy("x", "x-a-egress-only", R"(
   podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
   - to:
     - podSelector: {matchLabels: {pod: b}}
-)") +
-           network_policy("x", "x-b-ingress-deny", R"(
+)") + network_policy("x", "x-b-ingress-deny", R"(
   podSelector: {matchLabels: {pod: b}}
   policyTypes: [Ingress]
 )"),
-           {{"x/a", "x/b", tcp80, false}, {"x/c", "x/a", tcp80, true}, {"x/a", "x/c", tcp80, false}});
+        {{"x/a", "x/b", tcp80, false}, {"x/c", "x/a", tcp80, true}, {"x/a", "x/c", tcp80, false}});
 }
 
 TEST_F(NetpolE2E, SctpIsNotTcp) {
@@ -467,7 +503,9 @@ TEST_F(NetpolE2E, SctpIsNotTcp) {
   ingress:
   - ports: [{port: 80, protocol: SCTP}]
 )"),
-           {{"y/a", "x/a", sctp80, true}, {"y/a", "x/a", tcp80, false}, {"y/a", "x/a", sctp81, false}});
+           {{"y/a", "x/a", sctp80, true},
+            {"y/a", "x/a", tcp80, false},
+            {"y/a", "x/a", sctp81, false}});
 }
 
 TEST_F(NetpolE2E, UdpOnlyDeniesTcp) {
@@ -485,7 +523,9 @@ TEST_F(NetpolE2E, AnyPortOnOneProtocol) {
   ingress:
   - ports: [{protocol: UDP}]
 )"),
-           {{"y/a", "x/a", udp80, true}, {"y/a", "x/a", udp81, true}, {"y/a", "x/a", tcp80, false},
+           {{"y/a", "x/a", udp80, true},
+            {"y/a", "x/a", udp81, true},
+            {"y/a", "x/a", tcp80, false},
             {"y/a", "x/a", ping, false}});
 }
 

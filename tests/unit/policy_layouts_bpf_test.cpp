@@ -41,8 +41,8 @@ std::string compile_for_bpf(const std::string& source) {
     std::ofstream(dir / "layouts.bpf.c") << source;
     std::string problem;
     try {
-        compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE}, dir / "layouts.bpf.c",
-                           dir / "layouts.bpf.o");
+        compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE},
+                           dir / "layouts.bpf.c", dir / "layouts.bpf.o");
     } catch (const CompileError& e) {
         problem = e.what();
     }
@@ -52,7 +52,8 @@ std::string compile_for_bpf(const std::string& source) {
 
 TEST(PolicyLayoutsBpf, EmittedStructsCompileWithTheirChecks) {
     const std::string source = policy_layouts_c();
-    EXPECT_NE(source.find("struct kpr_policy_key {\n\t__u32 endpoint_id;"), std::string::npos) << source;
+    EXPECT_NE(source.find("struct kpr_policy_key {\n\t__u32 endpoint_id;"), std::string::npos)
+        << source;
     EXPECT_EQ(compile_for_bpf(source), "");
 }
 

@@ -24,7 +24,8 @@ class RandomClusterMaker {
     ClusterBuilder make() {
         ClusterBuilder c;
         for (int n = 0; n < 3; ++n)
-            c.add_namespace(namespaces_[n], random_labels({{"team", {"red", "blue"}}, {"env", {"prod", "dev"}}}));
+            c.add_namespace(namespaces_[n],
+                            random_labels({{"team", {"red", "blue"}}, {"env", {"prod", "dev"}}}));
         // namespaces_[3] has pods but no Namespace object.
         c.add_node("node-1", {ip("192.168.0.1"), ip("fd01::1")});
         c.add_node("node-2", {ip("192.168.0.2"), ip("fd01::2")});
@@ -35,17 +36,19 @@ class RandomClusterMaker {
                 ips.push_back(ip(fmt::format("fd00:2:{}::{:x}", p % 3, 10 + p)));
             std::vector<k8s::ContainerPort> ports;
             if (chance(70))
-                ports.push_back({"http", static_cast<std::uint16_t>(chance(50) ? 80 : 8080), k8s::Protocol::TCP});
+                ports.push_back({"http", static_cast<std::uint16_t>(chance(50) ? 80 : 8080),
+                                 k8s::Protocol::TCP});
             if (chance(40))
                 ports.push_back({"dns", 53, k8s::Protocol::UDP});
-            k8s::Pod& pod = c.add_pod(namespaces_[pick(0, 5) / 2], fmt::format("p{}", p),
-                                      random_labels({{"app", {"web", "db"}}, {"tier", {"front", "back"}}}, 85),
-                                      std::move(ips), chance(50) ? "node-1" : "node-2", std::move(ports));
+            k8s::Pod& pod =
+                c.add_pod(namespaces_[pick(0, 5) / 2], fmt::format("p{}", p),
+                          random_labels({{"app", {"web", "db"}}, {"tier", {"front", "back"}}}, 85),
+                          std::move(ips), chance(50) ? "node-1" : "node-2", std::move(ports));
             if (chance(8))
                 pod.phase = k8s::PodPhase::Succeeded;
         }
-        k8s::Pod& host = c.add_pod("ns0", "host-agent", {{"app", "web"}}, {ip("192.168.0.1")}, "node-1",
-                                   {{"http", 80, k8s::Protocol::TCP}});
+        k8s::Pod& host = c.add_pod("ns0", "host-agent", {{"app", "web"}}, {ip("192.168.0.1")},
+                                   "node-1", {{"http", 80, k8s::Protocol::TCP}});
         host.host_network = true;
         for (int i = pick(2, 5); i > 0; --i)
             c.input.policies.push_back(random_policy(c, i));
@@ -55,12 +58,15 @@ class RandomClusterMaker {
   private:
     int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
     bool chance(int percent) { return pick(1, 100) <= percent; }
-    template <class T> const T& one_of(const std::vector<T>& v) { return v[pick(0, static_cast<int>(v.size()) - 1)]; }
+    template <class T> const T& one_of(const std::vector<T>& v) {
+        return v[pick(0, static_cast<int>(v.size()) - 1)];
+    }
 
     // Each key of vocabulary with the given chance; pods get few distinct
     // label sets, so that identities hold several pods.
-    k8s::Labels random_labels(const std::vector<std::pair<std::string, std::vector<std::string>>>& vocabulary,
-                              int percent = 70) {
+    k8s::Labels
+    random_labels(const std::vector<std::pair<std::string, std::vector<std::string>>>& vocabulary,
+                  int percent = 70) {
         k8s::Labels labels;
         for (const auto& [key, values] : vocabulary)
             if (chance(key == "tier" ? 100 - percent : percent))
@@ -68,7 +74,8 @@ class RandomClusterMaker {
         return labels;
     }
 
-    k8s::LabelSelector random_selector(const std::vector<std::pair<std::string, std::vector<std::string>>>& vocabulary) {
+    k8s::LabelSelector random_selector(
+        const std::vector<std::pair<std::string, std::vector<std::string>>>& vocabulary) {
         k8s::LabelSelector s;
         if (chance(40)) {
             const auto& [key, values] = one_of(vocabulary);
@@ -111,10 +118,13 @@ class RandomClusterMaker {
         k8s::NetworkPolicyPeer peer;
         const int kind = pick(0, 3);
         if (kind == 0 || kind == 2)
-            peer.pod_selector = random_selector({{"app", {"web", "db"}}, {"tier", {"front", "back"}}});
+            peer.pod_selector =
+                random_selector({{"app", {"web", "db"}}, {"tier", {"front", "back"}}});
         if (kind == 1 || kind == 2)
-            peer.namespace_selector = random_selector(
-                {{"team", {"red", "blue"}}, {"env", {"prod", "dev"}}, {"kubernetes.io/metadata.name", {"ns0", "ns3"}}});
+            peer.namespace_selector =
+                random_selector({{"team", {"red", "blue"}},
+                                 {"env", {"prod", "dev"}},
+                                 {"kubernetes.io/metadata.name", {"ns0", "ns3"}}});
         if (kind == 3)
             peer.ip_block = random_block(c);
         return peer;
@@ -122,7 +132,8 @@ class RandomClusterMaker {
 
     k8s::NetworkPolicyPort random_port() {
         k8s::NetworkPolicyPort port;
-        port.protocol = one_of(std::vector<k8s::Protocol>{k8s::Protocol::TCP, k8s::Protocol::UDP, k8s::Protocol::SCTP});
+        port.protocol = one_of(std::vector<k8s::Protocol>{k8s::Protocol::TCP, k8s::Protocol::UDP,
+                                                          k8s::Protocol::SCTP});
         switch (pick(0, 5)) {
         case 0:
             break; // every port of the protocol
@@ -130,7 +141,8 @@ class RandomClusterMaker {
             port.port = static_cast<std::uint16_t>(one_of(std::vector<int>{53, 80, 8080}));
             break;
         case 2: {
-            const auto [first, last] = one_of(std::vector<std::pair<int, int>>{{79, 81}, {1000, 2000}, {8000, 8080}, {1, 65535}});
+            const auto [first, last] = one_of(
+                std::vector<std::pair<int, int>>{{79, 81}, {1000, 2000}, {8000, 8080}, {1, 65535}});
             port.port = static_cast<std::uint16_t>(first);
             port.end_port = static_cast<std::uint16_t>(last);
             break;
@@ -144,7 +156,8 @@ class RandomClusterMaker {
     k8s::NetworkPolicy random_policy(const ClusterBuilder& c, int index) {
         k8s::NetworkPolicy policy;
         policy.meta = {namespaces_[pick(0, 3)], fmt::format("policy-{}", index), {}, {}};
-        policy.pod_selector = random_selector({{"app", {"web", "db"}}, {"tier", {"front", "back"}}});
+        policy.pod_selector =
+            random_selector({{"app", {"web", "db"}}, {"tier", {"front", "back"}}});
         for (auto* rules : {&policy.ingress, &policy.egress})
             for (int r = pick(0, 2); r > 0; --r) {
                 k8s::NetworkPolicyRule rule;
@@ -177,8 +190,8 @@ class RandomClusterMaker {
     const std::vector<std::string> namespaces_{"ns0", "ns1", "ns2", "ns3"};
 };
 
-const std::vector<Probe> random_probes = {{tcp, 80},   {tcp, 8080}, {tcp, 79},  {tcp, 1500},
-                                          {tcp, 2001}, {udp, 53},   {udp, 80},  {sctp, 80},
+const std::vector<Probe> random_probes = {{tcp, 80},     {tcp, 8080}, {tcp, 79}, {tcp, 1500},
+                                          {tcp, 2001},   {udp, 53},   {udp, 80}, {sctp, 80},
                                           {sctp, 65535}, {icmp, 0}};
 
 TEST(PolicyRandomClusters, CompiledMapsDecideLikeKubernetes) {
@@ -186,9 +199,10 @@ TEST(PolicyRandomClusters, CompiledMapsDecideLikeKubernetes) {
     int max_lookups = 0;
     for (std::uint32_t seed = 1; seed <= 60; ++seed) {
         const ClusterBuilder cluster = RandomClusterMaker(seed).make();
-        const CrossCheck check =
-            cross_check(cluster.input, {ip("203.0.113.9"), ip("198.51.100.1"), ip("10.2.0.200"), ip("2001:db8::7")},
-                        random_probes);
+        const CrossCheck check = cross_check(
+            cluster.input,
+            {ip("203.0.113.9"), ip("198.51.100.1"), ip("10.2.0.200"), ip("2001:db8::7")},
+            random_probes);
         EXPECT_EQ(check.mismatches, 0u) << "seed " << seed << "\n" << check.report;
         EXPECT_TRUE(check.nodes_agree) << "seed " << seed;
         packets += check.packets;

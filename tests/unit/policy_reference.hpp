@@ -167,12 +167,16 @@ class Reference {
 
 // --- building clusters ---
 
-inline net::Address ip(std::string_view text) { return *net::Address::parse(text); }
+inline net::Address ip(std::string_view text) {
+    return *net::Address::parse(text);
+}
 
 // One NetworkPolicy document (ending in a document separator, so that
 // documents concatenate): spec is the YAML under "spec:", indented by two.
-inline std::string network_policy(std::string_view ns, std::string_view name, std::string_view spec) {
-    return fmt::format("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {}, namespace: {}}}\n"
+inline std::string network_policy(std::string_view ns, std::string_view name,
+                                  std::string_view spec) {
+    return fmt::format("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: "
+                       "{}, namespace: {}}}\n"
                        "spec:\n{}---\n",
                        name, ns, spec);
 }
@@ -221,7 +225,8 @@ struct Place {
 };
 
 // Every address in the cluster, named, plus the given outside addresses.
-inline std::vector<Place> places_of(const PolicyInput& input, const std::vector<net::Address>& outside) {
+inline std::vector<Place> places_of(const PolicyInput& input,
+                                    const std::vector<net::Address>& outside) {
     std::vector<Place> out;
     for (const k8s::Pod& pod : input.pods)
         if (!pod.terminated())
@@ -243,7 +248,7 @@ struct CrossCheck {
     std::size_t mismatches = 0;
     int max_lookups = 0;
     bool nodes_agree = false; // every node derived the same label and CIDR identities
-    std::string report; // the tables of every probe with a mismatch
+    std::string report;       // the tables of every probe with a mismatch
 };
 
 // The compiled decision: the source pod's egress on its node, then the
@@ -285,10 +290,9 @@ class Compiled {
                 ADD_FAILURE() << "no endpoint for " << pod->key().str();
                 return {false, lookups};
             }
-            const PolicyDecision d =
-                decide_packet(state, endpoint->second, direction,
-                              direction == Direction::egress ? destination : source,
-                              probe.protocol, probe.port);
+            const PolicyDecision d = decide_packet(
+                state, endpoint->second, direction,
+                direction == Direction::egress ? destination : source, probe.protocol, probe.port);
             lookups = std::max(lookups, d.lookups);
             if (!d.allowed)
                 return {false, lookups};
@@ -327,7 +331,8 @@ inline CrossCheck cross_check(const PolicyInput& input, const std::vector<net::A
     out.nodes_agree = compiled.nodes_agree_on_identities();
     const std::vector<Place> places = places_of(input, outside);
     for (const Probe& probe : probes) {
-        std::vector<std::vector<char>> expected(places.size(), std::vector<char>(places.size(), ' '));
+        std::vector<std::vector<char>> expected(places.size(),
+                                                std::vector<char>(places.size(), ' '));
         std::vector<std::vector<char>> observed = expected;
         std::size_t probe_mismatches = 0;
         for (std::size_t i = 0; i < places.size(); ++i)
@@ -335,7 +340,8 @@ inline CrossCheck cross_check(const PolicyInput& input, const std::vector<net::A
                 if (places[i].address.family() != places[j].address.family())
                     continue;
                 const bool want = reference.allows(places[i].address, places[j].address, probe);
-                const auto [got, lookups] = compiled.allows(places[i].address, places[j].address, probe);
+                const auto [got, lookups] =
+                    compiled.allows(places[i].address, places[j].address, probe);
                 expected[i][j] = want ? '.' : 'X';
                 observed[i][j] = got ? '.' : 'X';
                 out.max_lookups = std::max(out.max_lookups, lookups);
@@ -351,8 +357,8 @@ inline CrossCheck cross_check(const PolicyInput& input, const std::vector<net::A
         if (probe_mismatches) {
             out.mismatches += probe_mismatches;
             out.report += fmt::format("{}: expected (reference)\n{}{}: observed (compiled)\n{}",
-                                      probe.str(), reachability_table(places, expected), probe.str(),
-                                      reachability_table(places, observed));
+                                      probe.str(), reachability_table(places, expected),
+                                      probe.str(), reachability_table(places, observed));
         }
     }
     return out;

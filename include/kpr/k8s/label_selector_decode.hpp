@@ -30,8 +30,8 @@ inline void check_label_value(yaml::FieldReader& reader, const yaml::YamlField& 
         reader.report(field, fmt::format("{:?} is not a valid label value: {}", value, *problem));
 }
 
-inline std::optional<SelectorRequirement> decode_selector_requirement(yaml::FieldReader& reader,
-                                                                      const yaml::YamlField& field) {
+inline std::optional<SelectorRequirement>
+decode_selector_requirement(yaml::FieldReader& reader, const yaml::YamlField& field) {
     SelectorRequirement requirement;
     const yaml::YamlField key = field.child("key");
     if (reader.require(key))
@@ -60,11 +60,11 @@ inline std::optional<SelectorRequirement> decode_selector_requirement(yaml::Fiel
     requirement.op = *parsed;
     const bool wants_values = *parsed == SelectorOperator::In || *parsed == SelectorOperator::NotIn;
     if (wants_values && requirement.values.empty())
-        reader.report(values, fmt::format("must be specified when operator is {}",
-                                          op.node().Scalar()));
+        reader.report(values,
+                      fmt::format("must be specified when operator is {}", op.node().Scalar()));
     if (!wants_values && !requirement.values.empty())
-        reader.report(values, fmt::format("may not be specified when operator is {}",
-                                          op.node().Scalar()));
+        reader.report(values,
+                      fmt::format("may not be specified when operator is {}", op.node().Scalar()));
     return requirement;
 }
 

@@ -39,9 +39,11 @@ inline std::optional<std::string> dns_subdomain_problem(std::string_view text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t dot = text.find('.', start);
-        const std::string_view part =
-            text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        const auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+        const std::string_view part = text.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        const auto lower_alnum = [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        };
         if (part.empty() || !lower_alnum(part.front()) || !lower_alnum(part.back()))
             return "prefix must be a lowercase DNS subdomain (parts begin and end with a-z or 0-9)";
         for (char c : part)

@@ -24,9 +24,9 @@ inline Namespace decode_namespace(yaml::FieldReader& reader, const yaml::YamlFie
     const std::string label(namespace_name_label);
     const auto [it, added] = out.meta.labels.try_emplace(label, out.meta.name);
     if (!added && it->second != out.meta.name)
-        reader.report(document.child("metadata").child("labels").child(label),
-                      fmt::format("must be the namespace's name {:?}, not {:?}", out.meta.name,
-                                  it->second));
+        reader.report(
+            document.child("metadata").child("labels").child(label),
+            fmt::format("must be the namespace's name {:?}, not {:?}", out.meta.name, it->second));
     return out;
 }
 

@@ -23,18 +23,20 @@
 
 namespace kpr::k8s {
 
-inline std::optional<net::Prefix> read_prefix(yaml::FieldReader& reader, const yaml::YamlField& field) {
+inline std::optional<net::Prefix> read_prefix(yaml::FieldReader& reader,
+                                              const yaml::YamlField& field) {
     const auto text = reader.read_string(field);
     if (!text)
         return std::nullopt;
     if (auto prefix = net::Prefix::parse(*text))
         return prefix;
-    reader.report(field, fmt::format("{:?} is not a CIDR block (such as 10.0.0.0/16 or fd00::/64)",
-                                     *text));
+    reader.report(
+        field, fmt::format("{:?} is not a CIDR block (such as 10.0.0.0/16 or fd00::/64)", *text));
     return std::nullopt;
 }
 
-inline std::optional<IpBlock> decode_ip_block(yaml::FieldReader& reader, const yaml::YamlField& field) {
+inline std::optional<IpBlock> decode_ip_block(yaml::FieldReader& reader,
+                                              const yaml::YamlField& field) {
     const yaml::YamlField cidr_field = field.child("cidr");
     if (!reader.require(cidr_field))
         return std::nullopt;
@@ -55,15 +57,16 @@ inline std::optional<IpBlock> decode_ip_block(yaml::FieldReader& reader, const y
     return block;
 }
 
-inline NetworkPolicyPeer decode_policy_peer(yaml::FieldReader& reader, const yaml::YamlField& field) {
+inline NetworkPolicyPeer decode_policy_peer(yaml::FieldReader& reader,
+                                            const yaml::YamlField& field) {
     NetworkPolicyPeer peer;
     peer.pod_selector = decode_label_selector(reader, field.child("podSelector"));
     peer.namespace_selector = decode_label_selector(reader, field.child("namespaceSelector"));
     const yaml::YamlField block = field.child("ipBlock");
     if (reader.expect_map(block))
         peer.ip_block = decode_ip_block(reader, block);
-    const bool selectors = field.child("podSelector").present() ||
-                           field.child("namespaceSelector").present();
+    const bool selectors =
+        field.child("podSelector").present() || field.child("namespaceSelector").present();
     if (block.present() && selectors)
         reader.report(field, "may not specify both ipBlock and another peer");
     else if (!block.present() && !selectors)
@@ -71,7 +74,8 @@ inline NetworkPolicyPeer decode_policy_peer(yaml::FieldReader& reader, const yam
     return peer;
 }
 
-inline NetworkPolicyPort decode_policy_port(yaml::FieldReader& reader, const yaml::YamlField& field) {
+inline NetworkPolicyPort decode_policy_port(yaml::FieldReader& reader,
+                                            const yaml::YamlField& field) {
     NetworkPolicyPort port;
     port.protocol = read_protocol(reader, field.child("protocol"));
     const yaml::YamlField number = field.child("port");
@@ -115,8 +119,8 @@ inline std::vector<NetworkPolicyRule> decode_policy_rules(yaml::FieldReader& rea
 
 // The NetworkPolicy in the document; meaningful only when the reader
 // reported no new error.
-inline NetworkPolicy decode_network_policy(yaml::FieldReader& reader, const yaml::YamlField& document,
-                                           ObjectMeta meta) {
+inline NetworkPolicy decode_network_policy(yaml::FieldReader& reader,
+                                           const yaml::YamlField& document, ObjectMeta meta) {
     NetworkPolicy policy;
     policy.meta = std::move(meta);
     const yaml::YamlField spec = document.child("spec");

@@ -51,18 +51,19 @@ inline void decode_container_ports(yaml::FieldReader& reader, const yaml::YamlFi
         port.name = reader.read_string(name).value_or("");
         if (!port.name.empty()) {
             if (auto problem = port_name_problem(port.name))
-                reader.report(name, fmt::format("{:?} is not a valid port name: {}", port.name,
-                                                *problem));
+                reader.report(
+                    name, fmt::format("{:?} is not a valid port name: {}", port.name, *problem));
             else if (auto [it, fresh] = path_by_name.try_emplace(port.name, field.path()); !fresh)
-                reader.report(name, fmt::format("duplicate port name {:?} (also {})", port.name,
-                                                it->second));
+                reader.report(
+                    name, fmt::format("duplicate port name {:?} (also {})", port.name, it->second));
         }
         out.push_back(std::move(port));
     }
 }
 
 // status.podIPs, or status.podIP alone.
-inline std::vector<net::Address> decode_pod_ips(yaml::FieldReader& reader, const yaml::YamlField& status) {
+inline std::vector<net::Address> decode_pod_ips(yaml::FieldReader& reader,
+                                                const yaml::YamlField& status) {
     std::vector<net::Address> ips;
     const yaml::YamlField single = status.child("podIP");
     const std::optional<net::Address> primary = read_address(reader, single);

@@ -23,10 +23,10 @@ namespace kpr::layout {
 struct PolicyKey {
     static constexpr std::string_view c_name = "kpr_policy_key";
     std::uint32_t endpoint_id;
-    std::uint32_t peer_identity; // 0: any peer
-    std::uint8_t direction;      // 0: ingress, 1: egress
-    std::uint8_t proto;          // IPPROTO_*; 0: any protocol
-    be16 port;                   // destination port, masked to port_prefix_len bits
+    std::uint32_t peer_identity;  // 0: any peer
+    std::uint8_t direction;       // 0: ingress, 1: egress
+    std::uint8_t proto;           // IPPROTO_*; 0: any protocol
+    be16 port;                    // destination port, masked to port_prefix_len bits
     std::uint8_t port_prefix_len; // 0-16
     std::array<std::uint8_t, 3> pad0;
 

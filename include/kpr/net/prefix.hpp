@@ -20,7 +20,9 @@
 
 namespace kpr::net {
 
-inline std::uint8_t address_bits(Family family) { return family == Family::ipv4 ? 32 : 128; }
+inline std::uint8_t address_bits(Family family) {
+    return family == Family::ipv4 ? 32 : 128;
+}
 
 class Prefix {
   public:
@@ -43,7 +45,8 @@ class Prefix {
     }
 
     // The prefix of the given length holding address.
-    Prefix(const Address& address, std::uint8_t length) : family_(address.family()), length_(length) {
+    Prefix(const Address& address, std::uint8_t length)
+        : family_(address.family()), length_(length) {
         if (address.is_v4()) {
             const std::uint32_t v = address.v4_network_order();
             std::memcpy(bytes_.data(), &v, 4);

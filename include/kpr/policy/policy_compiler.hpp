@@ -95,7 +95,7 @@ struct CompiledRule {
     std::set<Identity> peers; // label_peers and the blocks' CIDR identities, or {any}
     std::set<std::pair<std::uint8_t, PortBlock>> numeric_ports;
     std::vector<std::pair<std::string, k8s::Protocol>> named_ports;
-    std::set<PolicyKey> egress_named;          // named ports resolved per destination
+    std::set<PolicyKey> egress_named;         // named ports resolved per destination
     std::vector<PendingAddressEntry> pending; // the same, to refined pod addresses
 };
 
@@ -169,11 +169,15 @@ class Compilation {
             }
     }
 
-    void report_unallocated(const Allocation& allocation, std::string_view kind, IdentityRange range,
-                            std::string_view consequence) {
+    void report_unallocated(const Allocation& allocation, std::string_view kind,
+                            IdentityRange range, std::string_view consequence) {
         for (const std::string& text : allocation.unallocated)
-            state_.diagnostics.push_back({{}, "", "", fmt::format("no {} identity left in {}-{} for {}; {}", kind,
-                                                                  range.first, range.last, text, consequence)});
+            state_.diagnostics.push_back(
+                {{},
+                 "",
+                 "",
+                 fmt::format("no {} identity left in {}-{} for {}; {}", kind, range.first,
+                             range.last, text, consequence)});
     }
 
     void report(const k8s::NetworkPolicy& policy, std::string field, std::string message) {
@@ -184,7 +188,8 @@ class Compilation {
     // A peer selector can only be decided on identity-relevant labels; one
     // that names another key matches nothing, so that it allows less rather
     // than more than it says.
-    bool selector_decidable(const k8s::NetworkPolicy& policy, const std::optional<k8s::LabelSelector>& selector,
+    bool selector_decidable(const k8s::NetworkPolicy& policy,
+                            const std::optional<k8s::LabelSelector>& selector,
                             const std::string& field) {
         if (!selector)
             return true;
@@ -230,26 +235,29 @@ class Compilation {
         if (!fresh)
             return cached->second;
         for (const auto& [ns, identities] : identities_by_namespace_) {
-            const k8s::Labels& ns_labels = labels_by_identity_.at(identities.front()).namespace_labels;
-            if (peer.namespace_selector ? !peer.namespace_selector->matches(ns_labels) : ns != policy_namespace)
+            const k8s::Labels& ns_labels =
+                labels_by_identity_.at(identities.front()).namespace_labels;
+            if (peer.namespace_selector ? !peer.namespace_selector->matches(ns_labels)
+                                        : ns != policy_namespace)
                 continue;
             for (Identity identity : identities)
-                if (!peer.pod_selector || peer.pod_selector->matches(labels_by_identity_.at(identity).pod_labels))
+                if (!peer.pod_selector ||
+                    peer.pod_selector->matches(labels_by_identity_.at(identity).pod_labels))
                     cached->second.insert(identity);
         }
         return cached->second;
     }
 
-    CompiledRule compile_rule(const k8s::NetworkPolicy& policy, Direction direction, std::size_t index,
-                              const k8s::NetworkPolicyRule& rule) {
+    CompiledRule compile_rule(const k8s::NetworkPolicy& policy, Direction direction,
+                              std::size_t index, const k8s::NetworkPolicyRule& rule) {
         CompiledRule out;
         out.direction = direction;
         const std::string field = fmt::format("spec.{}[{}]", direction_field(direction), index);
         out.any_peer = rule.peers.empty();
         for (std::size_t i = 0; i < rule.peers.size(); ++i) {
             const k8s::NetworkPolicyPeer& peer = rule.peers[i];
-            const std::string peer_field = fmt::format(
-                "{}.{}[{}]", field, direction == Direction::ingress ? "from" : "to", i);
+            const std::string peer_field =
+                fmt::format("{}.{}[{}]", field, direction == Direction::ingress ? "from" : "to", i);
             if (peer.ip_block) {
                 out.blocks.push_back(&*peer.ip_block);
                 for (const net::Prefix& prefix : peer.ip_block->except)
@@ -259,7 +267,8 @@ class Compilation {
                 continue;
             }
             if (!selector_decidable(policy, peer.pod_selector, peer_field + ".podSelector") ||
-                !selector_decidable(policy, peer.namespace_selector, peer_field + ".namespaceSelector"))
+                !selector_decidable(policy, peer.namespace_selector,
+                                    peer_field + ".namespaceSelector"))
                 continue;
             const std::set<Identity>& matched = selector_peers(peer, policy.meta.namespace_);
             out.label_peers.insert(matched.begin(), matched.end());
@@ -311,7 +320,8 @@ class Compilation {
                     uniform = uniform && pod->named_port(name, protocol) == first;
                 if (uniform) {
                     if (first)
-                        rule.egress_named.insert({identity, Direction::egress, number, {*first, port_bits}});
+                        rule.egress_named.insert(
+                            {identity, Direction::egress, number, {*first, port_bits}});
                     continue;
                 }
                 for (const k8s::Pod* pod : pods)
@@ -330,8 +340,9 @@ class Compilation {
         for (const k8s::NetworkPolicy& policy : input_.policies) {
             CompiledPolicy compiled{&policy, {}};
             for (Direction direction : {Direction::ingress, Direction::egress}) {
-                const k8s::PolicyType type =
-                    direction == Direction::ingress ? k8s::PolicyType::Ingress : k8s::PolicyType::Egress;
+                const k8s::PolicyType type = direction == Direction::ingress
+                                                 ? k8s::PolicyType::Ingress
+                                                 : k8s::PolicyType::Egress;
                 if (!policy.has_type(type))
                     continue;
                 const std::vector<k8s::NetworkPolicyRule>& rules = policy.rules(type);
@@ -359,13 +370,15 @@ class Compilation {
     }
 
     Identity world(net::Family family) const {
-        return family == net::Family::ipv4 ? config_.reserved.world_ipv4 : config_.reserved.world_ipv6;
+        return family == net::Family::ipv4 ? config_.reserved.world_ipv4
+                                           : config_.reserved.world_ipv6;
     }
 
     // The CIDR identity of the most specific policy block holding address.
     Identity cidr_identity_of(const net::Address& address) const {
         for (int length = net::address_bits(address.family()); length > 0; --length)
-            if (auto it = state_.cidr_identities.find(net::Prefix(address, static_cast<std::uint8_t>(length)));
+            if (auto it = state_.cidr_identities.find(
+                    net::Prefix(address, static_cast<std::uint8_t>(length)));
                 it != state_.cidr_identities.end())
                 return it->second;
         return world(address.family());
@@ -381,14 +394,15 @@ class Compilation {
             ipcache[prefix] = {identity, identity};
 
         std::map<net::Prefix, std::string> owner;
-        const auto claim = [&](const net::Address& address, Identity identity, const std::string& who,
-                               const SourceLocation& where) {
+        const auto claim = [&](const net::Address& address, Identity identity,
+                               const std::string& who, const SourceLocation& where) {
             const net::Prefix host = net::Prefix::host(address);
             if (auto [it, fresh] = owner.try_emplace(host, who); !fresh) {
                 if (it->second != who)
                     state_.diagnostics.push_back(
-                        {where, who, "", fmt::format("address {} is also {}'s; {} keeps it",
-                                                     address.str(), it->second, it->second)});
+                        {where, who, "",
+                         fmt::format("address {} is also {}'s; {} keeps it", address.str(),
+                                     it->second, it->second)});
                 return;
             }
             ipcache[host] = {identity, cidr_identity_of(address)};
@@ -402,8 +416,8 @@ class Compilation {
         for (const k8s::Pod& pod : input_.pods)
             if (pod.host_network && !pod.terminated() && !pod.node_name.empty())
                 for (const net::Address& address : pod.ips)
-                    claim(address, node_identity(pod.node_name), fmt::format("Node {}", pod.node_name),
-                          pod.meta.location);
+                    claim(address, node_identity(pod.node_name),
+                          fmt::format("Node {}", pod.node_name), pod.meta.location);
         for (const k8s::Pod& pod : input_.pods)
             if (auto it = pod_identity_.find(&pod); it != pod_identity_.end())
                 for (const net::Address& address : pod.ips)
@@ -438,8 +452,10 @@ class Compilation {
                         add_block_identities(*block, rule.peers);
                 }
                 for (const PendingAddressEntry& pending : rule.pending)
-                    rule.egress_named.insert({cidr_identity_of(pending.address.address()), Direction::egress,
-                                              pending.protocol, {pending.port, port_bits}});
+                    rule.egress_named.insert({cidr_identity_of(pending.address.address()),
+                                              Direction::egress,
+                                              pending.protocol,
+                                              {pending.port, port_bits}});
             }
     }
 
@@ -451,8 +467,10 @@ class Compilation {
             for (const auto& [name, protocol] : rule.named_ports)
                 if (auto port = pod.named_port(name, protocol))
                     for (Identity peer : rule.peers)
-                        endpoint.allowed.insert({peer, Direction::ingress,
-                                                 k8s::ip_protocol_number(protocol), {*port, port_bits}});
+                        endpoint.allowed.insert({peer,
+                                                 Direction::ingress,
+                                                 k8s::ip_protocol_number(protocol),
+                                                 {*port, port_bits}});
         } else {
             endpoint.allowed.insert(rule.egress_named.begin(), rule.egress_named.end());
         }
@@ -470,14 +488,16 @@ class Compilation {
                 const CompiledPolicy& policy = compiled_[index];
                 if (!policy.policy->pod_selector.matches(pod.meta.labels))
                     continue;
-                endpoint.ingress_enforced = endpoint.ingress_enforced || policy.policy->ingress_type;
+                endpoint.ingress_enforced =
+                    endpoint.ingress_enforced || policy.policy->ingress_type;
                 endpoint.egress_enforced = endpoint.egress_enforced || policy.policy->egress_type;
                 for (const CompiledRule& rule : policy.rules)
                     add_rule(rule, pod, endpoint);
             }
             for (Direction direction : {Direction::ingress, Direction::egress})
                 if (endpoint.enforced(direction))
-                    endpoint.allowed.insert({config_.reserved.host, direction, any_protocol, {0, 0}});
+                    endpoint.allowed.insert(
+                        {config_.reserved.host, direction, any_protocol, {0, 0}});
             state_.endpoints.emplace(pod.key(), std::move(endpoint));
         }
     }

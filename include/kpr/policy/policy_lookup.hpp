@@ -36,8 +36,8 @@ struct PolicyDecision {
 // is the destination port (the peer's for egress, the endpoint's for
 // ingress).
 inline PolicyDecision decide_packet(const PolicyState& state, const EndpointPolicy& endpoint,
-                                    Direction direction, const net::Address& peer, std::uint8_t protocol,
-                                    std::uint16_t port) {
+                                    Direction direction, const net::Address& peer,
+                                    std::uint8_t protocol, std::uint16_t port) {
     int lookups = 1; // the endpoint entry the caller found
     for (const net::Address& own : endpoint.addresses)
         if (own == peer)

@@ -32,11 +32,13 @@ inline layout::IpcacheValue ipcache_value(const IpcacheEntry& entry) {
 }
 
 inline layout::EndpointValue endpoint_value(const EndpointPolicy& endpoint) {
-    const std::uint8_t flags =
-        (endpoint.ingress_enforced ? layout::endpoint_ingress_enforced : 0) |
-        (endpoint.egress_enforced ? layout::endpoint_egress_enforced : 0);
-    return {endpoint.identity, endpoint.port_prefix_lengths(Direction::ingress),
-            endpoint.port_prefix_lengths(Direction::egress), flags, {}};
+    const std::uint8_t flags = (endpoint.ingress_enforced ? layout::endpoint_ingress_enforced : 0) |
+                               (endpoint.egress_enforced ? layout::endpoint_egress_enforced : 0);
+    return {endpoint.identity,
+            endpoint.port_prefix_lengths(Direction::ingress),
+            endpoint.port_prefix_lengths(Direction::egress),
+            flags,
+            {}};
 }
 
 inline layout::PolicyKey policy_map_key(std::uint32_t endpoint_id, const PolicyKey& key) {

@@ -13,8 +13,8 @@ namespace kpr::policy {
 inline constexpr std::uint8_t port_bits = 16;
 
 struct PortBlock {
-    std::uint16_t first;  // the block's lowest port; its low 16-length bits are 0
-    std::uint8_t length;  // 16: the single port `first`; 0: every port
+    std::uint16_t first; // the block's lowest port; its low 16-length bits are 0
+    std::uint8_t length; // 16: the single port `first`; 0: every port
 
     auto operator<=>(const PortBlock&) const = default;
 };
@@ -35,7 +35,8 @@ inline std::vector<PortBlock> port_blocks(std::uint16_t first, std::uint16_t las
         while (size_bits < port_bits && lo % (1u << (size_bits + 1)) == 0 &&
                lo + (1u << (size_bits + 1)) - 1 <= hi)
             ++size_bits;
-        out.push_back({static_cast<std::uint16_t>(lo), static_cast<std::uint8_t>(port_bits - size_bits)});
+        out.push_back(
+            {static_cast<std::uint16_t>(lo), static_cast<std::uint8_t>(port_bits - size_bits)});
         lo += 1u << size_bits;
     }
     return out;
