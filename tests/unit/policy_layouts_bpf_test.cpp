@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -32,17 +31,18 @@ std::string policy_layouts_c() {
     return text;
 }
 
-// Compiles source for the BPF target; the compiler's diagnostics on failure.
+// Compiles source for the BPF target in-process; the compiler's diagnostics
+// on failure. Only the emitted _Static_asserts check the layouts here (no
+// cross-check list), since they are what a TC program including them gets.
 std::string compile_for_bpf(const std::string& source) {
     std::string pattern = (fs::temp_directory_path() / "kpr-policy-layouts-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
         return "cannot make a temporary directory";
     const fs::path dir = pattern;
-    std::ofstream(dir / "layouts.bpf.c") << source;
     std::string problem;
     try {
-        compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE},
-                           dir / "layouts.bpf.c", dir / "layouts.bpf.o");
+        compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+                           {source, dir / "layouts.bpf.c", {}, {}}, dir / "layouts.bpf.o");
     } catch (const CompileError& e) {
         problem = e.what();
     }
