@@ -55,6 +55,13 @@ class ReflectorTest : public ::testing::Test {
         return eventually([&] { return reflector_->synced(); });
     }
 
+    // Injects fault, then creates a Service: true once the sink has it.
+    bool arrives_after(EventFault fault, const std::string& name, const std::string& ip) {
+        server_->inject("services", fault);
+        server_->put("services", service(name, ip));
+        return eventually([&] { return sink_.has("default/" + name); });
+    }
+
     std::optional<FakeApiServer> server_;
     RecordingSink sink_;
     CapturedLog log_;
@@ -178,10 +185,8 @@ TEST_F(ReflectorTest, AnHttp410OnTheWatchRequestRelists) {
     start(api::services);
     ASSERT_TRUE(synced());
     server_->fail_next_requests("services", 410, 1);
-    server_->inject("services", EventFault::drop_mid_event);
-    server_->put("services", service("a", "10.96.0.1"));
-    ASSERT_TRUE(eventually([&] { return reflector_->counters().relists_after_gone.load() == 1; })) << log_.text();
-    EXPECT_TRUE(eventually([&] { return sink_.has("default/a"); }));
+    ASSERT_TRUE(arrives_after(EventFault::drop_mid_event, "a", "10.96.0.1")) << log_.text();
+    EXPECT_EQ(reflector_->counters().relists_after_gone.load(), 1u) << log_.text();
     EXPECT_TRUE(log_.contains("refused (HTTP 410 Expired")) << log_.text();
 }
 
@@ -207,9 +212,7 @@ TEST_F(ReflectorTest, ADroppedConnectionMidEventResumesFromTheLastResourceVersio
     start(api::services);
     server_->put("services", service("a", "10.96.0.1"));
     ASSERT_TRUE(eventually([&] { return sink_.has("default/a"); }));
-    server_->inject("services", EventFault::drop_mid_event);
-    server_->put("services", service("b", "10.96.0.2"));
-    ASSERT_TRUE(eventually([&] { return sink_.has("default/b"); })) << log_.text();
+    ASSERT_TRUE(arrives_after(EventFault::drop_mid_event, "b", "10.96.0.2")) << log_.text();
     EXPECT_TRUE(log_.contains("watch dropped")) << log_.text();
     EXPECT_TRUE(log_.contains("resuming from resourceVersion")) << log_.text();
     EXPECT_EQ(reflector_->counters().lists.load(), 1u) << "a resumable watch must not relist";
@@ -220,9 +223,7 @@ TEST_F(ReflectorTest, ATruncatedOrMalformedEventReconnectsAndLosesNothing) {
     start(api::services);
     server_->put("services", service("a", "10.96.0.1"));
     ASSERT_TRUE(eventually([&] { return sink_.has("default/a"); }));
-    server_->inject("services", EventFault::truncated_event);
-    server_->put("services", service("b", "10.96.0.2"));
-    ASSERT_TRUE(eventually([&] { return sink_.has("default/b"); })) << log_.text();
+    ASSERT_TRUE(arrives_after(EventFault::truncated_event, "b", "10.96.0.2")) << log_.text();
     EXPECT_TRUE(log_.contains("malformed watch event")) << log_.text();
     server_->inject("services", EventFault::malformed_event);
     ASSERT_TRUE(eventually([&] { return reflector_->counters().failures.load() == 2; })) << log_.text();
@@ -251,9 +252,7 @@ TEST_P(ErrorStatus, IsLoggedAndRetriedWithBackoff) {
     start(api::services);
     ASSERT_TRUE(synced());
     server_->fail_next_requests("services", status, 3);
-    server_->inject("services", EventFault::drop_mid_event);
-    server_->put("services", service("x", "10.96.0.1"));
-    ASSERT_TRUE(eventually([&] { return sink_.has("default/x"); })) << log_.text();
+    ASSERT_TRUE(arrives_after(EventFault::drop_mid_event, "x", "10.96.0.1")) << log_.text();
     EXPECT_TRUE(log_.contains(fmt::format("watch refused (HTTP {}", status))) << log_.text();
     EXPECT_GE(reflector_->counters().failures.load(), 4u);
     EXPECT_EQ(reflector_->counters().lists.load(), 1u);

@@ -145,8 +145,8 @@ class ApiClient {
         curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
-        if (t.compressed)
-            curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+        if (t.compressed) // gzip, as client-go asks for and kube-apiserver gives
+            curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &ApiClient::on_write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
