@@ -169,8 +169,9 @@ int run_bench(int services, int changes) {
         throw std::runtime_error(fmt::format("the file-source baseline failed with status {}", baseline.status));
 
     const auto start = Clock::now();
+    const std::string health = "127.0.0.1:10299";
     Process api({agent, "run", "--instance", api_instance, "--cgroup", cgroup.path().string(), "--object",
-                 KPR_BENCH_OBJECT, "--kubeconfig", (dir / "kubeconfig").string()});
+                 KPR_BENCH_OBJECT, "--kubeconfig", (dir / "kubeconfig").string(), "--health-address", health});
     const std::string first = api.expect_line("synced ", std::chrono::seconds(120));
     const double initial = std::chrono::duration<double>(Clock::now() - start).count();
     const long rss_kb = vm_hwm_kb(api.pid());
@@ -199,6 +200,8 @@ int run_bench(int services, int changes) {
         latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     ::close(map);
+    // The agent's own view: from an event's arrival to its map update.
+    const std::string status = run({agent, "status", "--health-address", health});
     api.terminate();
     try_run({agent, "down", "--instance", api_instance});
     fs::remove_all(dir);
@@ -214,7 +217,7 @@ int run_bench(int services, int changes) {
     fmt::print("| EndpointSlice change to map update, p50 ({} changes) | {:.2f} ms | {:.2f}x the 10 ms target |\n",
                changes, p50, p50 / 10.0);
     fmt::print("| EndpointSlice change to map update, p99 | {:.2f} ms | {:.2f}x the 10 ms target |\n", p99, p99 / 10.0);
-    fmt::print("\nfirst sync: {}\n", first);
+    fmt::print("\nfirst sync: {}\nthe agent's status after the changes:\n{}", first, status);
     return 0;
 }
 

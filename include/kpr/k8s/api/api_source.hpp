@@ -131,7 +131,9 @@ class ApiSource {
             // A relist may change anything; the engine recomputes all of it.
             if (changed > 0)
                 source_.pending_.everything = true;
-            source_.signal(changed); // also with no change: the first list makes the source synced
+            // A list is one event however many objects it changed; signalled
+            // also with no change, since the first list makes the source synced.
+            source_.signal(changed > 0 ? 1 : 0);
 
         }
 
