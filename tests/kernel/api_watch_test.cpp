@@ -116,8 +116,9 @@ TEST_F(ApiWatch, AFullCycleNeverFailsAConnectionToAServiceThatStaysUp) {
     put_slice("web", {"b1", "b2", "b3"});
     sync_until([](const std::string& l) { return sync_field(l, "written") > 0; });
     EXPECT_EQ(tcp(vip, 300).responses.size(), 3u);
-    put_service("other", other_vip);
+    // The slice first: the Service's first sync then has its backend.
     put_slice("other", {"b3"});
+    put_service("other", other_vip);
     sync_until([](const std::string& l) { return sync_field(l, "frontends") == 2; });
     EXPECT_EQ(tcp(other_vip, 10).responses, (std::map<std::string, int>{{"b3", 10}}));
     put_slice("web", {"b2", "b3"});

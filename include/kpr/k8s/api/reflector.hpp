@@ -11,7 +11,8 @@
 //   resourceVersion; an ERROR event or HTTP status 410 Gone means the
 //   resourceVersion is too old: list again.
 // - The server ending the watch (its timeoutSeconds) is a normal reconnect
-//   from the last resourceVersion. A dropped connection, a malformed event,
+//   from the last resourceVersion (unless it ended at once, empty: that
+//   backs off like a failure rather than spin). A dropped connection, a malformed event,
 //   a stream silent for longer than idle_limit (not even a bookmark), or an
 //   error status (401, 403, 500, ...) is logged in one line and retried from
 //   the last resourceVersion after a jittered exponential backoff. Nothing
@@ -267,6 +268,7 @@ class Reflector {
             fmt::format("{}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}{}",
                         resource_.collection_path(), escape(from), timeout, query_selector());
         ++counters_.watches;
+        const auto started = std::chrono::steady_clock::now();
         std::string pending; // the incomplete last line
         std::optional<WatchEnd> verdict;
         std::size_t delivered = 0;
@@ -317,6 +319,12 @@ class Reflector {
         if (!pending.empty()) {
             failed(fmt::format("watch ended inside an event ({} bytes without a newline)", pending.size()),
                    fmt::format("resuming from {}", at));
+            return WatchEnd::failed;
+        }
+        // A stream that ends at once with nothing in it is no timeout (a proxy
+        // closing it, say); reconnecting at once would spin.
+        if (delivered == 0 && std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500)) {
+            failed("watch ended at once without an event", fmt::format("reconnecting from {}", at));
             return WatchEnd::failed;
         }
         ++counters_.server_timeouts;
