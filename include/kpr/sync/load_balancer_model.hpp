@@ -147,6 +147,31 @@ inline std::vector<BackendAddress> usable_backends(const std::vector<const k8s::
 
 } // namespace detail
 
+// One proxied Service's frontends and their backends from its own slices.
+// `owners` holds the frontends already given to Services that sort before
+// it; a frontend taken is reported in problems and left out.
+inline DesiredService desired_service(const k8s::Service& svc, const std::vector<const k8s::EndpointSlice*>& own_slices,
+                                      std::map<Frontend, const k8s::Service*>& owners,
+                                      std::vector<Diagnostic>& problems) {
+    DesiredService desired{svc.key(), svc.meta.location, {}};
+    for (const auto& ip : svc.cluster_ips) {
+        for (const auto& port : svc.ports) {
+            Frontend frontend{ip, port.port, port.protocol};
+            auto [owner, fresh] = owners.try_emplace(frontend, &svc);
+            if (!fresh) {
+                problems.push_back(Diagnostic{svc.meta.location, svc.key().str(), "spec.clusterIPs",
+                                              fmt::format("frontend {} already belongs to {}; this Service does not get it",
+                                                          frontend.str(), owner->second->key().str())});
+                continue;
+            }
+            desired.frontends.push_back({frontend, detail::usable_backends(own_slices, ip.family(), port)});
+        }
+    }
+    std::sort(desired.frontends.begin(), desired.frontends.end(),
+              [](const auto& a, const auto& b) { return a.frontend < b.frontend; });
+    return desired;
+}
+
 inline LoadBalancerModel build_model(const k8s::ClusterState& state, const ModelOptions& options) {
     LoadBalancerModel model;
     const auto slices = detail::index_slices(state);
@@ -157,26 +182,8 @@ inline LoadBalancerModel build_model(const k8s::ClusterState& state, const Model
         if (!is_proxied(svc, options))
             continue;
         const auto found = slices.find({svc.meta.namespace_, svc.meta.name});
-        const auto& own_slices = found == slices.end() ? no_slices : found->second;
-        DesiredService desired{key, svc.meta.location, {}};
-        for (const auto& ip : svc.cluster_ips) {
-            for (const auto& port : svc.ports) {
-                Frontend frontend{ip, port.port, port.protocol};
-                auto [owner, fresh] = owners.try_emplace(frontend, &svc);
-                if (!fresh) {
-                    model.problems.push_back(Diagnostic{
-                        svc.meta.location, key.str(), "spec.clusterIPs",
-                        fmt::format("frontend {} already belongs to {}; this Service does not get it",
-                                    frontend.str(), owner->second->key().str())});
-                    continue;
-                }
-                desired.frontends.push_back(
-                    {frontend, detail::usable_backends(own_slices, ip.family(), port)});
-            }
-        }
-        std::sort(desired.frontends.begin(), desired.frontends.end(),
-                  [](const auto& a, const auto& b) { return a.frontend < b.frontend; });
-        model.services.push_back(std::move(desired));
+        model.services.push_back(
+            desired_service(svc, found == slices.end() ? no_slices : found->second, owners, model.problems));
     }
     return model;
 }

@@ -45,38 +45,26 @@ class ServiceProgrammer {
         report.problems = model.problems;
         std::vector<Planned> plan;
         std::set<Frontend> wanted4, wanted6;
-        for (const auto& svc : model.services) {
-            Planned p{&svc, {}, {}, 0};
-            for (const auto& d : svc.frontends) {
-                const auto& address = d.frontend.address;
-                if (address.is_v4() ? !v4_ : !v6_) {
-                    report.problems.push_back(Diagnostic{
-                        svc.location, svc.service.str(), "spec.clusterIPs",
-                        fmt::format("{0} is {1}, and this data path was built without {1}", address.str(),
-                                    to_string(address.family()))});
-                    continue;
-                }
-                if (!everything && programmed(d.frontend)) {
-                    ++report.unchanged;
-                    continue;
-                }
-                (address.is_v4() ? p.v4 : p.v6).push_back(&d);
-                (address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
-            }
-            plan.push_back(std::move(p));
-        }
-
+        for (const auto& svc : model.services)
+            plan.push_back(plan_service(svc, everything, report, wanted4, wanted6));
         if (everything)
             report.removed += remove_unwanted(v4_, wanted4) + remove_unwanted(v6_, wanted6);
-
-        for (auto& p : plan)
-            p.growth = growth(v4_, p.v4) + growth(v6_, p.v6);
-        std::stable_sort(plan.begin(), plan.end(), [](const auto& a, const auto& b) { return a.growth < b.growth; });
-        for (const auto& p : plan)
-            program_service(p, report);
-
+        program_plan(plan, report);
         if (everything)
             for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
+        return report;
+    }
+
+    // Programs only these Services, whose frontends are already theirs and
+    // stay the same (their backends changed): the incremental path, which
+    // touches no other frontend.
+    ApplyReport apply_services(const std::vector<const DesiredService*>& services) {
+        ApplyReport report;
+        std::vector<Planned> plan;
+        std::set<Frontend> wanted4, wanted6;
+        for (const auto* svc : services)
+            plan.push_back(plan_service(*svc, true, report, wanted4, wanted6));
+        program_plan(plan, report);
         return report;
     }
 
@@ -86,6 +74,39 @@ class ServiceProgrammer {
         std::vector<const DesiredFrontend*> v4, v6;
         std::ptrdiff_t growth;
     };
+
+    // The frontends of svc to program (all, or with everything false only
+    // those not programmed yet), each noted as wanted.
+    Planned plan_service(const DesiredService& svc, bool everything, ApplyReport& report, std::set<Frontend>& wanted4,
+                         std::set<Frontend>& wanted6) {
+        Planned p{&svc, {}, {}, 0};
+        for (const auto& d : svc.frontends) {
+            const auto& address = d.frontend.address;
+            if (address.is_v4() ? !v4_ : !v6_) {
+                report.problems.push_back(Diagnostic{
+                    svc.location, svc.service.str(), "spec.clusterIPs",
+                    fmt::format("{0} is {1}, and this data path was built without {1}", address.str(),
+                                to_string(address.family()))});
+                continue;
+            }
+            if (!everything && programmed(d.frontend)) {
+                ++report.unchanged;
+                continue;
+            }
+            (address.is_v4() ? p.v4 : p.v6).push_back(&d);
+            (address.is_v4() ? wanted4 : wanted6).insert(d.frontend);
+        }
+        return p;
+    }
+
+    // Smallest growth first, so capacity freed by one Service serves the next.
+    void program_plan(std::vector<Planned>& plan, ApplyReport& report) {
+        for (auto& p : plan)
+            p.growth = growth(v4_, p.v4) + growth(v6_, p.v6);
+        std::stable_sort(plan.begin(), plan.end(), [](const auto& a, const auto& b) { return a.growth < b.growth; });
+        for (const auto& p : plan)
+            program_service(p, report);
+    }
 
     bool programmed(const Frontend& f) const {
         return f.address.is_v4() ? v4_->programmed(f) : v6_->programmed(f);
