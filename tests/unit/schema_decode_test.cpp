@@ -322,10 +322,9 @@ TEST(SchemaDecode, UnknownMapSetting) {
 // --- capacities ---
 
 TEST(SchemaDecode, CapacityZero) {
-    EXPECT_EQ(
-        errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
-        (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                                "0 is below the minimum 1"}}));
+    EXPECT_EQ(errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
+              (std::vector<Reported>{{8, 26, "ClusterDatapath example",
+                                      "spec.maps.services.capacity", "0 is below the minimum 1"}}));
 }
 
 TEST(SchemaDecode, CapacityAboveTheMaximum) {
