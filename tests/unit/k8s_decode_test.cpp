@@ -14,16 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "kpr/k8s/yaml_decode.hpp"
+#include "k8s_test_data.hpp"
 
 namespace kpr::k8s {
 namespace {
 
-std::string read_test_file(const std::string& name) {
-    std::ifstream in(std::string(KPR_TEST_DATA_DIR) + "/k8s/" + name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using test_data::error_texts;
+using test_data::read_test_file;
 
 DecodeResult decode(std::string_view text) {
     return decode_yaml(text, "test.yaml");
@@ -31,13 +28,6 @@ DecodeResult decode(std::string_view text) {
 
 DecodeResult decode_test_file(const std::string& name) {
     return decode_yaml(read_test_file(name), name);
-}
-
-std::vector<std::string> error_texts(const DecodeResult& result) {
-    std::vector<std::string> out;
-    for (const Diagnostic& d : result.errors)
-        out.push_back(d.str());
-    return out;
 }
 
 // A Service default/web whose spec's first line is line 6.
@@ -310,8 +300,9 @@ TEST(K8sDecode, UnknownKind) {
     const DecodeResult r = decode("apiVersion: v1\nkind: Servic\nmetadata:\n  name: web\n");
     EXPECT_EQ(error_texts(r),
               std::vector<std::string>{
-                  "test.yaml:2:7: kind: unknown kind \"Servic\" (kpr reads v1 Service and "
-                  "discovery.k8s.io/v1 EndpointSlice, alone or in a v1 List)"});
+                  "test.yaml:2:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
+                  "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and "
+                  "networking.k8s.io/v1 NetworkPolicy, alone or in a v1 List)"});
     EXPECT_FALSE(r.all_documents_identified);
     EXPECT_TRUE(r.rejected.empty());
 }
@@ -629,8 +620,9 @@ TEST(K8sDecode, EveryErrorInAFileIsReported) {
             "hyphens (-)",
             "invalid.yaml:25:11: Service shop/broken: spec.ports[1].name: duplicate name \"http\" "
             "(also spec.ports[0])",
-            "invalid.yaml:30:7: kind: unknown kind \"Servic\" (kpr reads v1 Service and "
-            "discovery.k8s.io/v1 EndpointSlice, alone or in a v1 List)",
+            "invalid.yaml:30:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
+            "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and networking.k8s.io/v1 "
+            "NetworkPolicy, alone or in a v1 List)",
             "invalid.yaml:44:5: EndpointSlice shop/broken-1: endpoints[0].addresses[0]: "
             "\"fd00::1\" is an IPv6 address but addressType is IPv4",
             "invalid.yaml:46:12: EndpointSlice shop/broken-1: endpoints[0].conditions.ready: "

@@ -4,10 +4,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "kpr/yaml/field_reader.hpp"
+#include "kpr/k8s/port_name.hpp"
 #include "kpr/k8s/protocol.hpp"
 #include "kpr/net/address.hpp"
 
@@ -19,6 +22,28 @@ inline std::optional<std::uint16_t> read_port_number(yaml::FieldReader& reader, 
     if (!value)
         return std::nullopt;
     return static_cast<std::uint16_t>(*value);
+}
+
+// A number, or the name of a container port (a Service's targetPort, a
+// NetworkPolicy's port). Written without quotes and made of digits it is a
+// number; otherwise it is a name.
+inline std::optional<std::variant<std::uint16_t, std::string>>
+read_port_number_or_name(yaml::FieldReader& reader, const yaml::YamlField& field) {
+    if (!field.present())
+        return std::nullopt;
+    if (yaml::FieldReader::is_integer_text(field.node()))
+        return read_port_number(reader, field);
+    if (!field.node().IsScalar()) {
+        reader.report(field, fmt::format("expected a port number or name, got {}",
+                                         yaml::describe_node(field.node())));
+        return std::nullopt;
+    }
+    const std::string& name = field.node().Scalar();
+    if (auto problem = port_name_problem(name)) {
+        reader.report(field, fmt::format("{:?} is not a valid port name: {}", name, *problem));
+        return std::nullopt;
+    }
+    return name;
 }
 
 // A port's protocol; TCP when absent, as the API server defaults it.

@@ -249,24 +249,32 @@ class FileSource {
 
         ClusterState last_good = before ? std::move(before.mapped().objects) : ClusterState{};
         const bool keep_disappeared = !decoded.all_documents_identified;
+        const auto merge = [&](const auto& decoded_objects, auto& last_good_objects) {
+            return detail::merge_file_objects(decoded_objects, std::move(last_good_objects),
+                                              decoded.rejected, keep_disappeared, diagnostics);
+        };
         ClusterState objects;
-        objects.services =
-            detail::merge_file_objects(decoded.services, std::move(last_good.services),
-                                       decoded.rejected, keep_disappeared, diagnostics);
-        objects.endpoint_slices = detail::merge_file_objects(
-            decoded.endpoint_slices, std::move(last_good.endpoint_slices), decoded.rejected,
-            keep_disappeared, diagnostics);
+        objects.services = merge(decoded.services, last_good.services);
+        objects.endpoint_slices = merge(decoded.endpoint_slices, last_good.endpoint_slices);
+        objects.pods = merge(decoded.pods, last_good.pods);
+        objects.namespaces = merge(decoded.namespaces, last_good.namespaces);
+        objects.network_policies = merge(decoded.network_policies, last_good.network_policies);
         files_.emplace(path,
                        FileRecord{origin, fingerprint, std::move(decoded), std::move(objects)});
     }
 
     void rebuild_state(std::vector<Diagnostic>& diagnostics) {
         ClusterState state;
+        const auto add_all = [&](auto& merged, const auto& file_objects) {
+            for (const auto& [key, object] : file_objects)
+                detail::add_first_definition(merged, object, diagnostics);
+        };
         for (const auto& [path, record] : files_) {
-            for (const auto& [key, service] : record.objects.services)
-                detail::add_first_definition(state.services, service, diagnostics);
-            for (const auto& [key, slice] : record.objects.endpoint_slices)
-                detail::add_first_definition(state.endpoint_slices, slice, diagnostics);
+            add_all(state.services, record.objects.services);
+            add_all(state.endpoint_slices, record.objects.endpoint_slices);
+            add_all(state.pods, record.objects.pods);
+            add_all(state.namespaces, record.objects.namespaces);
+            add_all(state.network_policies, record.objects.network_policies);
         }
         state_ = std::move(state);
     }

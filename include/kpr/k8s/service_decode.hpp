@@ -17,7 +17,6 @@
 
 #include "kpr/k8s/common_fields.hpp"
 #include "kpr/yaml/field_reader.hpp"
-#include "kpr/k8s/port_name.hpp"
 #include "kpr/k8s/service.hpp"
 
 namespace kpr::k8s {
@@ -87,27 +86,6 @@ inline ServiceClusterIps decode_cluster_ips(yaml::FieldReader& reader, const yam
     return out;
 }
 
-// A number, or the name of a container port. Written without quotes and
-// made of digits it is a number; otherwise it is a name.
-inline std::optional<std::variant<std::uint16_t, std::string>>
-decode_target_port(yaml::FieldReader& reader, const yaml::YamlField& field) {
-    if (!field.present())
-        return std::nullopt;
-    if (yaml::FieldReader::is_integer_text(field.node()))
-        return read_port_number(reader, field);
-    if (!field.node().IsScalar()) {
-        reader.report(field, fmt::format("expected a port number or name, got {}",
-                                         yaml::describe_node(field.node())));
-        return std::nullopt;
-    }
-    const std::string& name = field.node().Scalar();
-    if (auto problem = port_name_problem(name)) {
-        reader.report(field, fmt::format("{:?} is not a valid port name: {}", name, *problem));
-        return std::nullopt;
-    }
-    return name;
-}
-
 inline ServicePort decode_service_port(yaml::FieldReader& reader, const yaml::YamlField& field) {
     ServicePort port;
     port.name = reader.read_string(field.child("name")).value_or("");
@@ -116,7 +94,7 @@ inline ServicePort decode_service_port(yaml::FieldReader& reader, const yaml::Ya
         port.port = read_port_number(reader, number).value_or(0);
     port.protocol = read_protocol(reader, field.child("protocol"));
     const yaml::YamlField target = field.child("targetPort");
-    if (auto target_port = decode_target_port(reader, target))
+    if (auto target_port = read_port_number_or_name(reader, target))
         port.target_port = std::move(*target_port);
     else
         port.target_port = port.port;

@@ -1,7 +1,7 @@
 // Decoding Kubernetes objects from YAML or JSON text — what `kubectl get -o
 // yaml` / `-o json` prints, or what one writes for `kubectl apply` — into
-// kpr's typed Services and EndpointSlices, with every problem reported as a
-// Diagnostic. The caller decides what to keep: an object with an invalid
+// kpr's typed Services, EndpointSlices, Pods, Namespaces and
+// NetworkPolicies, with every problem reported as a Diagnostic. The caller decides what to keep: an object with an invalid
 // field is named in `rejected` so its previous good version can stay, and a
 // document that cannot even be identified is flagged so that objects missing
 // from this read are not mistaken for deleted ones.
@@ -22,6 +22,9 @@
 #include "kpr/k8s/diagnostic.hpp"
 #include "kpr/k8s/endpoint_slice.hpp"
 #include "kpr/k8s/endpoint_slice_decode.hpp"
+#include "kpr/k8s/namespace_decode.hpp"
+#include "kpr/k8s/network_policy_decode.hpp"
+#include "kpr/k8s/pod_decode.hpp"
 #include "kpr/yaml/field_reader.hpp"
 #include "kpr/k8s/object_meta.hpp"
 #include "kpr/k8s/service.hpp"
@@ -33,6 +36,9 @@ namespace kpr::k8s {
 struct DecodeResult {
     std::vector<Service> services;
     std::vector<EndpointSlice> endpoint_slices;
+    std::vector<Pod> pods;
+    std::vector<Namespace> namespaces;
+    std::vector<NetworkPolicy> network_policies;
     // Identified objects (kind, namespace and name known) with invalid fields.
     std::vector<ObjectKey> rejected;
     // Every problem found, not just the first.
@@ -44,17 +50,21 @@ struct DecodeResult {
 
 namespace detail {
 
-enum class DocumentKind { Service, EndpointSlice, List };
+enum class DocumentKind { Service, EndpointSlice, Pod, Namespace, NetworkPolicy, List };
 
 struct KnownKind {
     std::string_view kind;
     std::string_view api_version;
     DocumentKind document_kind;
+    bool namespaced = true;
 };
 
 inline constexpr KnownKind known_kinds[] = {
     {"Service", "v1", DocumentKind::Service},
     {"EndpointSlice", "discovery.k8s.io/v1", DocumentKind::EndpointSlice},
+    {"Pod", "v1", DocumentKind::Pod},
+    {"Namespace", "v1", DocumentKind::Namespace, false},
+    {"NetworkPolicy", "networking.k8s.io/v1", DocumentKind::NetworkPolicy},
     {"List", "v1", DocumentKind::List},
 };
 
@@ -69,9 +79,10 @@ inline const KnownKind* identify_kind(yaml::FieldReader& reader, const yaml::Yam
     const auto known = std::find_if(std::begin(known_kinds), std::end(known_kinds),
                                     [&](const KnownKind& k) { return k.kind == *kind; });
     if (known == std::end(known_kinds)) {
-        reader.report(kind_field, fmt::format("unknown kind {:?} (kpr reads v1 Service and "
-                                              "discovery.k8s.io/v1 EndpointSlice, alone or in a "
-                                              "v1 List)",
+        reader.report(kind_field, fmt::format("unknown kind {:?} (kpr reads v1 Service, "
+                                              "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 "
+                                              "Namespace and networking.k8s.io/v1 NetworkPolicy, "
+                                              "alone or in a v1 List)",
                                               *kind));
         return nullptr;
     }
@@ -90,8 +101,9 @@ inline const KnownKind* identify_kind(yaml::FieldReader& reader, const yaml::Yam
 }
 
 // metadata.namespace and metadata.name, which with the kind identify the
-// object. An absent or empty namespace is "default", as for kubectl apply.
-inline std::optional<ObjectKey> identify_object(yaml::FieldReader& reader, std::string_view kind,
+// object. An absent or empty namespace is "default", as for kubectl apply;
+// a cluster-scoped kind is in none, whatever metadata.namespace says.
+inline std::optional<ObjectKey> identify_object(yaml::FieldReader& reader, const KnownKind& kind,
                                                 const yaml::YamlField& metadata) {
     if (!reader.require_map(metadata))
         return std::nullopt;
@@ -103,7 +115,9 @@ inline std::optional<ObjectKey> identify_object(yaml::FieldReader& reader, std::
     const auto namespace_ = reader.read_string(metadata.child("namespace"));
     if (reader.error_count() != errors_before)
         return std::nullopt;
-    return ObjectKey{std::string(kind),
+    if (!kind.namespaced)
+        return ObjectKey{std::string(kind.kind), "", *name};
+    return ObjectKey{std::string(kind.kind),
                      namespace_ && !namespace_->empty() ? *namespace_ : "default", *name};
 }
 
@@ -140,7 +154,7 @@ inline void decode_document(yaml::FieldReader& reader, const yaml::YamlField& do
     }
 
     const yaml::YamlField metadata = document.child("metadata");
-    const auto key = identify_object(reader, kind->kind, metadata);
+    const auto key = identify_object(reader, *kind, metadata);
     if (!key) {
         out.all_documents_identified = false;
         return;
@@ -149,18 +163,36 @@ inline void decode_document(yaml::FieldReader& reader, const yaml::YamlField& do
     const std::size_t errors_before = reader.error_count();
     ObjectMeta meta{key->namespace_, key->name, reader.read_string_map(metadata.child("labels")),
                     yaml::source_location(reader.source(), document.mark())};
-    if (kind->document_kind == DocumentKind::Service)
+    switch (kind->document_kind) {
+    case DocumentKind::Service:
         accept_if_valid(decode_service(reader, document, std::move(meta)), reader, errors_before,
                         out.services, out.rejected);
-    else
+        break;
+    case DocumentKind::EndpointSlice:
         accept_if_valid(decode_endpoint_slice(reader, document, std::move(meta)), reader,
                         errors_before, out.endpoint_slices, out.rejected);
+        break;
+    case DocumentKind::Pod:
+        accept_if_valid(decode_pod(reader, document, std::move(meta)), reader, errors_before,
+                        out.pods, out.rejected);
+        break;
+    case DocumentKind::Namespace:
+        accept_if_valid(decode_namespace(reader, document, std::move(meta)), reader,
+                        errors_before, out.namespaces, out.rejected);
+        break;
+    case DocumentKind::NetworkPolicy:
+        accept_if_valid(decode_network_policy(reader, document, std::move(meta)), reader,
+                        errors_before, out.network_policies, out.rejected);
+        break;
+    case DocumentKind::List:
+        break; // decoded item by item above
+    }
 }
 
 } // namespace detail
 
 // Decodes every document of text (separated by ---; each a Service, an
-// EndpointSlice or a v1 List of them). source_name names text in
+// EndpointSlice, a Pod, a Namespace, a NetworkPolicy or a v1 List of them). source_name names text in
 // diagnostics. A YAML syntax error yields one diagnostic and no objects:
 // the parser cannot resume after it.
 inline DecodeResult decode_yaml(std::string_view text, const std::string& source_name) {

@@ -1,0 +1,128 @@
+// Security identities: the number a packet's peer is known by when policy
+// is decided. A pod's identity stands for its identity-relevant labels —
+// its own labels, its namespace's labels and its namespace's name — so every
+// pod with the same such labels shares one identity, and a policy selector
+// is decided once per identity rather than once per pod. Reserved identities
+// stand for what has no labels (this node, other nodes, the outside world);
+// CIDR identities for the address blocks policies name.
+//
+// IdentityConfig is the input that decides which label keys count and which
+// numbers are used; its defaults are what the cluster schema's identity
+// section falls back to.
+#pragma once
+
+#include <algorithm>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kpr/k8s/label_selector.hpp"
+
+namespace kpr::policy {
+
+// 0 is never an identity: in a policy entry it means "any peer".
+using Identity = std::uint32_t;
+inline constexpr Identity any_identity = 0;
+
+struct ReservedIdentities {
+    Identity host = 1;        // the node this datapath runs on (and its host-network pods)
+    Identity remote_node = 2; // any other node's addresses
+    Identity world_ipv4 = 3;  // an IPv4 address no known prefix covers
+    Identity world_ipv6 = 4;  // an IPv6 address no known prefix covers
+    Identity unmanaged = 5;   // a pod the label range had no number left for
+
+    bool operator==(const ReservedIdentities&) const = default;
+};
+
+// An inclusive range of numbers an allocator hands out.
+struct IdentityRange {
+    Identity first;
+    Identity last;
+
+    std::uint64_t size() const { return std::uint64_t{last} - first + 1; }
+    bool contains(Identity id) const { return id >= first && id <= last; }
+};
+
+struct IdentityConfig {
+    // Label keys that count towards a pod's or namespace's identity: an
+    // exact key, or a prefix ending in '*' ("*" alone: every key) ...
+    std::vector<std::string> label_keys{"*"};
+    // ... unless excluded here (same forms). The defaults drop labels that
+    // controllers make unique per pod or per rollout, which would give every
+    // pod an identity of its own and no selector uses.
+    std::vector<std::string> excluded_label_keys{
+        "pod-template-hash",
+        "controller-revision-hash",
+        "pod-template-generation",
+        "statefulset.kubernetes.io/pod-name",
+        "apps.kubernetes.io/pod-index",
+        "batch.kubernetes.io/job-completion-index",
+        "batch.kubernetes.io/controller-uid",
+        "controller-uid",
+    };
+    ReservedIdentities reserved;
+    // Far apart and large, so that hashing rarely collides (see
+    // docs/policy.md); both above every reserved number.
+    IdentityRange label_range{0x00010000, 0x7fffffff};
+    IdentityRange cidr_range{0x80000000, 0xfffffffe};
+
+    // Whether key counts towards identity.
+    bool relevant(std::string_view key) const {
+        const auto matches = [&](const std::vector<std::string>& patterns) {
+            for (const std::string& pattern : patterns) {
+                if (!pattern.empty() && pattern.back() == '*') {
+                    if (key.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1)))
+                        return true;
+                } else if (key == pattern) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        return matches(label_keys) && !matches(excluded_label_keys);
+    }
+
+    k8s::Labels relevant_labels(const k8s::Labels& labels) const {
+        k8s::Labels out;
+        for (const auto& [key, value] : labels)
+            if (relevant(key))
+                out.emplace(key, value);
+        return out;
+    }
+};
+
+// The labels an identity stands for: those a NetworkPolicy peer selector
+// can be decided on.
+struct IdentityLabels {
+    std::string namespace_name;
+    k8s::Labels pod_labels;       // identity-relevant ones only
+    k8s::Labels namespace_labels; // identity-relevant ones only
+
+    auto operator<=>(const IdentityLabels&) const = default;
+
+    // The labels as one sorted list of "source:key=value" texts, sources
+    // reserving their own prefixes: "k8s:" for the pod's labels,
+    // "k8s-namespace:" for its namespace's, "kpr:namespace" for the
+    // namespace's name. Each entry is written with its length first, so
+    // no choice of keys and values makes two label sets read the same.
+    std::string canonical_text() const {
+        std::vector<std::string> entries;
+        entries.push_back(fmt::format("kpr:namespace={}", namespace_name));
+        for (const auto& [key, value] : pod_labels)
+            entries.push_back(fmt::format("k8s:{}={}", key, value));
+        for (const auto& [key, value] : namespace_labels)
+            entries.push_back(fmt::format("k8s-namespace:{}={}", key, value));
+        std::sort(entries.begin(), entries.end());
+        std::string out;
+        for (const std::string& entry : entries)
+            out += fmt::format("{}:{};", entry.size(), entry);
+        return out;
+    }
+};
+
+} // namespace kpr::policy

@@ -1,0 +1,71 @@
+// The policy maps' layouts as the BPF compiler sees them: their emitted C
+// (structs and the _Static_asserts on every size and offset) compiles for
+// the BPF target, so both sides agree on every byte before any TC program
+// uses them; and a field moved on the C side is refused by that compiler.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "codegen/bpf_compiler.hpp"
+#include "codegen/c_layouts.hpp"
+#include "kpr/layout/endpoint_policy.hpp"
+#include "kpr/layout/ipcache.hpp"
+#include "kpr/layout/policy.hpp"
+
+namespace kpr::codegen {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string policy_layouts_c() {
+    std::string text = "#include \"lib/common.h\"\n";
+    for (const layout::LayoutDescription& d :
+         {layout::describe<layout::IpcacheKey4>(), layout::describe<layout::IpcacheKey6>(),
+          layout::describe<layout::IpcacheValue>(), layout::describe<layout::EndpointKey>(),
+          layout::describe<layout::EndpointValue>(), layout::describe<layout::PolicyKey>(),
+          layout::describe<layout::PolicyValue>()})
+        text += emit_c_layout(d);
+    return text;
+}
+
+// Compiles source for the BPF target; the compiler's diagnostics on failure.
+std::string compile_for_bpf(const std::string& source) {
+    std::string pattern = (fs::temp_directory_path() / "kpr-policy-layouts-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+        return "cannot make a temporary directory";
+    const fs::path dir = pattern;
+    std::ofstream(dir / "layouts.bpf.c") << source;
+    std::string problem;
+    try {
+        compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE},
+                           dir / "layouts.bpf.c", dir / "layouts.bpf.o");
+    } catch (const CompileError& e) {
+        problem = e.what();
+    }
+    fs::remove_all(dir);
+    return problem;
+}
+
+TEST(PolicyLayoutsBpf, EmittedStructsCompileWithTheirChecks) {
+    const std::string source = policy_layouts_c();
+    EXPECT_NE(source.find("struct kpr_policy_key {\n\t__u32 endpoint_id;"), std::string::npos)
+        << source;
+    EXPECT_EQ(compile_for_bpf(source), "");
+}
+
+TEST(PolicyLayoutsBpf, AMovedFieldIsRefusedByTheBpfCompiler) {
+    std::string source = policy_layouts_c();
+    const std::string original = "\t__u8 direction;\n\t__u8 proto;\n";
+    const auto at = source.find(original);
+    ASSERT_NE(at, std::string::npos);
+    source.replace(at, original.size(), "\t__u8 proto;\n\t__u16 direction;\n");
+    const std::string problem = compile_for_bpf(source);
+    EXPECT_NE(problem.find("struct kpr_policy_key: offset of"), std::string::npos) << problem;
+}
+
+} // namespace
+} // namespace kpr::codegen
