@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -38,11 +37,10 @@ std::string compile_for_bpf(const std::string& source) {
     if (::mkdtemp(pattern.data()) == nullptr)
         return "cannot make a temporary directory";
     const fs::path dir = pattern;
-    std::ofstream(dir / "layouts.bpf.c") << source;
     std::string problem;
     try {
-        compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE},
-                           dir / "layouts.bpf.c", dir / "layouts.bpf.o");
+        compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+                           {source, dir / "layouts.bpf.c", {}, {}}, dir / "layouts.bpf.o");
     } catch (const CompileError& e) {
         problem = e.what();
     }

@@ -403,9 +403,8 @@ TEST(SchemaDecode, AllFeaturesExampleDecodesEverySection) {
               "kube-system");
     EXPECT_EQ(dns.ports,
               (std::vector<PolicyPort>{{k8s::Protocol::UDP, 53, 0}, {k8s::Protocol::TCP, 53, 0}}));
-    const Cidr metadata = std::get<Cidr>(s.baseline_policy.rules[0].peers[0]);
-    EXPECT_EQ(metadata.address.str(), "169.254.169.254");
-    EXPECT_EQ(metadata.prefix_length, 32);
+    const auto metadata = std::get<net::Prefix>(s.baseline_policy.rules[0].peers[0]);
+    EXPECT_EQ(metadata.str(), "169.254.169.254/32");
     EXPECT_EQ(std::get<ReservedIdentityKind>(s.baseline_policy.rules[2].peers[0]),
               ReservedIdentityKind::host);
     EXPECT_EQ(s.baseline_policy.rules[3].ports[0].end_port, 32767);
