@@ -66,7 +66,7 @@ const std::vector<BadSchema> bad_schemas = {
     {"invalid-label-key.yaml",
      {
          "7:25: spec.identity.podLabelKeys[1]: \"-bad\" is not a label key, nor a label key prefix "
-         "ending in '*'",
+         "ending in '*': name part must begin and end with an alphanumeric character",
          "7:56: spec.identity.podLabelKeys[3]: \"app\" is listed twice",
      }},
     {"maglev-table-not-prime.yaml",
@@ -80,11 +80,12 @@ const std::vector<BadSchema> bad_schemas = {
      }},
     {"peer-cidr-host-bits.yaml",
      {
-         "14:15: spec.baselinePolicy.rules[0].peers[0].cidr: \"10.1.2.3/8\" has host bits set",
-         "15:15: spec.baselinePolicy.rules[0].peers[1].cidr: \"10.0.0.0/33\": the prefix length 33 "
-         "is longer than an IPv4 address",
+         "14:15: spec.baselinePolicy.rules[0].peers[0].cidr: \"10.1.2.3/8\" has host bits set (the "
+         "block is 10.0.0.0/8)",
+         "15:15: spec.baselinePolicy.rules[0].peers[1].cidr: \"10.0.0.0/33\" is not a CIDR (an "
+         "address, '/', and a prefix length of at most 32 for IPv4 or 128 for IPv6)",
          "16:15: spec.baselinePolicy.rules[0].peers[2].cidr: \"10.0.0.0\" is not a CIDR "
-         "(address/prefix-length)",
+         "(an address, '/', and a prefix length of at most 32 for IPv4 or 128 for IPv6)",
          "17:15: spec.baselinePolicy.rules[0].peers[3].cidr: an IPv6 CIDR, but spec.families has "
          "no IPv6",
      }},
@@ -94,7 +95,7 @@ const std::vector<BadSchema> bad_schemas = {
          "identity-relevant label key (spec.identity.podLabelKeys), so no identity can be matched "
          "by it",
          "18:26: spec.baselinePolicy.rules[0].peers[0].podLabels.app: \"bad value!\" is not a "
-         "label value",
+         "label value: must begin and end with an alphanumeric character",
          "19:33: spec.baselinePolicy.rules[0].peers[0].namespaceLabels.team: \"team\" is not an "
          "identity-relevant label key (spec.identity.namespaceLabelKeys), so no identity can be "
          "matched by it",

@@ -322,10 +322,9 @@ TEST(SchemaDecode, UnknownMapSetting) {
 // --- capacities ---
 
 TEST(SchemaDecode, CapacityZero) {
-    EXPECT_EQ(
-        errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
-        (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                                "0 is below the minimum 1"}}));
+    EXPECT_EQ(errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
+              (std::vector<Reported>{{8, 26, "ClusterDatapath example",
+                                      "spec.maps.services.capacity", "0 is below the minimum 1"}}));
 }
 
 TEST(SchemaDecode, CapacityAboveTheMaximum) {
@@ -404,9 +403,8 @@ TEST(SchemaDecode, AllFeaturesExampleDecodesEverySection) {
               "kube-system");
     EXPECT_EQ(dns.ports,
               (std::vector<PolicyPort>{{k8s::Protocol::UDP, 53, 0}, {k8s::Protocol::TCP, 53, 0}}));
-    const Cidr metadata = std::get<Cidr>(s.baseline_policy.rules[0].peers[0]);
-    EXPECT_EQ(metadata.address.str(), "169.254.169.254");
-    EXPECT_EQ(metadata.prefix_length, 32);
+    const auto metadata = std::get<net::Prefix>(s.baseline_policy.rules[0].peers[0]);
+    EXPECT_EQ(metadata.str(), "169.254.169.254/32");
     EXPECT_EQ(std::get<ReservedIdentityKind>(s.baseline_policy.rules[2].peers[0]),
               ReservedIdentityKind::host);
     EXPECT_EQ(s.baseline_policy.rules[3].ports[0].end_port, 32767);

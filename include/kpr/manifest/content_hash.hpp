@@ -10,15 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "kpr/fnv1a.hpp"
+
 namespace kpr::manifest {
 
 inline std::string content_hash(std::string_view bytes) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : bytes) {
-        h ^= c;
-        h *= 0x100000001b3ull;
-    }
-    return fmt::format("fnv1a64:{:016x}", h);
+    return fmt::format("fnv1a64:{:016x}", fnv1a64(bytes));
 }
 
 } // namespace kpr::manifest

@@ -24,18 +24,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "kpr/fnv1a.hpp"
 #include "kpr/policy/identity.hpp"
 
 namespace kpr::policy {
 
-inline std::uint64_t fnv1a64(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001b3ull;
-    }
-    return hash;
-}
+using kpr::fnv1a64;
 
 struct Allocation {
     std::map<std::string, Identity> numbers;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "kpr/k8s/protocol.hpp"
-#include "kpr/net/address.hpp"
+#include "kpr/net/prefix.hpp"
 #include "kpr/schema/identity_schema.hpp"
 
 namespace kpr::schema {
@@ -30,12 +30,6 @@ inline std::string_view to_string(PolicyDirection d) {
     return d == PolicyDirection::ingress ? "Ingress" : "Egress";
 }
 
-struct Cidr {
-    net::Address address; // host bits are zero
-    std::uint8_t prefix_length = 0;
-    bool operator==(const Cidr&) const = default;
-};
-
 // Pods whose identity-relevant labels, and those of their namespace, include
 // these (an empty map matches every pod, as an empty selector does).
 struct IdentityLabelMatch {
@@ -44,7 +38,7 @@ struct IdentityLabelMatch {
     bool operator==(const IdentityLabelMatch&) const = default;
 };
 
-using PolicyPeer = std::variant<ReservedIdentityKind, Cidr, IdentityLabelMatch>;
+using PolicyPeer = std::variant<ReservedIdentityKind, net::Prefix, IdentityLabelMatch>;
 
 struct PolicyPort {
     k8s::Protocol protocol = k8s::Protocol::TCP;

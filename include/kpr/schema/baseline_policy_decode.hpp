@@ -45,8 +45,8 @@ inline std::map<std::string, std::string> read_label_match(yaml::FieldReader& r,
         return out;
     for (const auto& [key, value] : field.entries()) {
         const auto text = r.read_string(value);
-        if (!is_label_key(key)) {
-            r.report(value, fmt::format("{:?} is not a label key", key));
+        if (const auto problem = k8s::label_key_problem(key)) {
+            r.report(value, fmt::format("{:?} is not a label key: {}", key, *problem));
             continue;
         }
         if (namespace_labels ? !identity.namespace_label_counts(key)
@@ -58,8 +58,8 @@ inline std::map<std::string, std::string> read_label_match(yaml::FieldReader& r,
                             key, namespace_labels ? "namespaceLabelKeys" : "podLabelKeys"));
             continue;
         }
-        if (text && !is_label_value(*text)) {
-            r.report(value, fmt::format("{:?} is not a label value", *text));
+        if (const auto problem = text ? k8s::label_value_problem(*text) : std::nullopt) {
+            r.report(value, fmt::format("{:?} is not a label value: {}", *text, *problem));
             continue;
         }
         if (text)
@@ -100,10 +100,10 @@ inline std::optional<PolicyPeer> read_peer(yaml::FieldReader& r, const yaml::Yam
     }
     if (cidr) {
         const auto value = read_cidr(r, peer.child("cidr"));
-        if (value && !context.families.contains(value->address.family())) {
-            r.report(peer.child("cidr"), fmt::format("an {} CIDR, but spec.families has no {}",
-                                                     net::to_string(value->address.family()),
-                                                     net::to_string(value->address.family())));
+        if (value && !context.families.contains(value->family())) {
+            r.report(peer.child("cidr"),
+                     fmt::format("an {} CIDR, but spec.families has no {}",
+                                 net::to_string(value->family()), net::to_string(value->family())));
             return std::nullopt;
         }
         return value ? std::optional<PolicyPeer>(*value) : std::nullopt;

@@ -28,13 +28,14 @@ inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r
             continue;
         const bool prefix = !text->empty() && text->back() == '*';
         // A prefix is checked as a key by completing it with one letter.
-        const bool valid =
-            prefix ? *text == "*" || is_label_key(text->substr(0, text->size() - 1) + "x")
-                   : is_label_key(*text);
-        if (!valid) {
-            r.report(item,
-                     fmt::format("{:?} is not a label key, nor a label key prefix ending in '*'",
-                                 *text));
+        const auto problem =
+            *text == "*"
+                ? std::nullopt
+                : k8s::label_key_problem(prefix ? text->substr(0, text->size() - 1) + "x" : *text);
+        if (problem) {
+            r.report(item, fmt::format(
+                               "{:?} is not a label key, nor a label key prefix ending in '*': {}",
+                               *text, *problem));
             continue;
         }
         if (!seen.insert(*text).second) {
