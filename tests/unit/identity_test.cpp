@@ -152,5 +152,26 @@ TEST(Identity, RangeExhaustionIsReportedAndThosePodsLeftOut) {
         << state.diagnostics[0].str();
 }
 
+TEST(Identity, UnusableConfigurationIsRefusedWithEveryProblem) {
+    EXPECT_EQ(identity_config_problems(IdentityConfig{}), std::vector<std::string>{});
+    IdentityConfig bad;
+    bad.label_range = {500, 100};
+    bad.cidr_range = {0x10000, 0x20000};
+    bad.reserved.world_ipv6 = bad.reserved.world_ipv4;
+    bad.reserved.unmanaged = 0x10001;
+    bad.reserved.host = 0;
+    EXPECT_EQ(
+        identity_config_problems(bad),
+        (std::vector<std::string>{"the label identity range 500-100 is empty or starts at 0",
+                                  "reserved identity host is 0, which means any peer",
+                                  "reserved identities world-ipv4 and world-ipv6 are both 3",
+                                  "reserved identity unmanaged (65537) is inside the CIDR range"}));
+    EXPECT_THROW(compile_policy({}, "n", bad), std::invalid_argument);
+    IdentityConfig overlapping;
+    overlapping.cidr_range = {0x7fff0000, 0x8fffffff};
+    EXPECT_EQ(identity_config_problems(overlapping),
+              std::vector<std::string>{"the label and CIDR identity ranges overlap"});
+}
+
 } // namespace
 } // namespace kpr::policy

@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -95,6 +96,42 @@ struct IdentityConfig {
         return out;
     }
 };
+
+// What is wrong with a configuration, one message each; empty when it is
+// usable: ranges non-empty and apart from each other, reserved numbers
+// distinct, non-zero and outside both ranges.
+inline std::vector<std::string> identity_config_problems(const IdentityConfig& config) {
+    std::vector<std::string> out;
+    const std::pair<std::string_view, IdentityRange> ranges[] = {{"label", config.label_range},
+                                                                 {"CIDR", config.cidr_range}};
+    for (const auto& [name, range] : ranges)
+        if (range.first == any_identity || range.first > range.last)
+            out.push_back(fmt::format("the {} identity range {}-{} is empty or starts at 0", name,
+                                      range.first, range.last));
+    if (config.label_range.first <= config.cidr_range.last &&
+        config.cidr_range.first <= config.label_range.last)
+        out.push_back("the label and CIDR identity ranges overlap");
+    const ReservedIdentities& r = config.reserved;
+    const std::pair<std::string_view, Identity> reserved[] = {{"host", r.host},
+                                                              {"remote-node", r.remote_node},
+                                                              {"world-ipv4", r.world_ipv4},
+                                                              {"world-ipv6", r.world_ipv6},
+                                                              {"unmanaged", r.unmanaged}};
+    for (std::size_t i = 0; i < std::size(reserved); ++i) {
+        const auto& [name, id] = reserved[i];
+        if (id == any_identity)
+            out.push_back(fmt::format("reserved identity {} is 0, which means any peer", name));
+        for (const auto& [range_name, range] : ranges)
+            if (range.contains(id))
+                out.push_back(fmt::format("reserved identity {} ({}) is inside the {} range", name,
+                                          id, range_name));
+        for (std::size_t j = 0; j < i; ++j)
+            if (reserved[j].second == id)
+                out.push_back(fmt::format("reserved identities {} and {} are both {}",
+                                          reserved[j].first, name, id));
+    }
+    return out;
+}
 
 // The labels an identity stands for: those a NetworkPolicy peer selector
 // can be decided on.

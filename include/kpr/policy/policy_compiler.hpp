@@ -31,6 +31,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -519,9 +520,19 @@ class Compilation {
 
 } // namespace detail
 
-// The desired policy state of node local_node.
+// The desired policy state of node local_node. An unusable identity
+// configuration (identity_config_problems) throws std::invalid_argument
+// naming every problem: it would number identities wrongly everywhere, and
+// the caller should keep what it programmed before.
 inline PolicyState compile_policy(const PolicyInput& input, std::string_view local_node,
                                   const IdentityConfig& config = {}) {
+    if (const std::vector<std::string> problems = identity_config_problems(config);
+        !problems.empty()) {
+        std::string message = "unusable identity configuration:";
+        for (const std::string& problem : problems)
+            message += " " + problem + ";";
+        throw std::invalid_argument(message);
+    }
     return detail::Compilation(input, local_node, config).run();
 }
 
