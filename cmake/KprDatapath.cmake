@@ -1,25 +1,51 @@
-# kpr_add_datapath(<name> SCHEMA <cluster.yaml> [OUTPUT_DIR <dir>])
+# kpr_add_datapath(<name> SCHEMA <cluster.yaml> [OUTPUT_DIR <dir>] [CHECK])
 #
-# Generates and compiles a cluster's data path at build time with kpr-gen:
-# <dir>/kpr_sock.bpf.c (the specialised source) and <dir>/kpr_sock.bpf.o
-# (the object kpr-agent loads). The target <name> builds both; the
-# variable <name>_OBJECT names the object for tests and install rules.
+# Builds a cluster's data path at build time with kpr-gen:
+#   <dir>/kpr_sock.bpf.c         the specialised source
+#   <dir>/kpr_sock.bpf.o         the object kpr-agent loads
+#   <dir>/kpr_sock.manifest.json what it was built from (kpr-agent checks it)
+# The target <name> builds them; <name>_OBJECT and <name>_MANIFEST name the
+# object and manifest for tests and install rules. CHECK adds the test
+# <name>.check: `kpr-gen check`, which loads every program into the
+# kernel's verifier when the test runs with CAP_BPF (and says it skipped
+# otherwise).
+#
+# Inside the kpr build the kpr-gen target is used. A cluster repository
+# includes this file from a kpr checkout or install and sets KPR_GEN to the
+# kpr-gen executable (see examples/cluster-repo/).
 function(kpr_add_datapath name)
-  cmake_parse_arguments(ARG "" "SCHEMA;OUTPUT_DIR" "" ${ARGN})
+  cmake_parse_arguments(ARG "CHECK" "SCHEMA;OUTPUT_DIR" "" ${ARGN})
   if(NOT ARG_SCHEMA)
     message(FATAL_ERROR "kpr_add_datapath(${name}): SCHEMA is required")
   endif()
+  get_filename_component(schema ${ARG_SCHEMA} ABSOLUTE)
   if(NOT ARG_OUTPUT_DIR)
     set(ARG_OUTPUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/${name})
   endif()
-  file(GLOB_RECURSE templates CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bpf-templates/*)
-  set(outputs ${ARG_OUTPUT_DIR}/kpr_sock.bpf.c ${ARG_OUTPUT_DIR}/kpr_sock.bpf.o)
+  if(TARGET kpr-gen)
+    set(generator kpr-gen)
+    file(GLOB_RECURSE generator_inputs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bpf-templates/*)
+    list(APPEND generator_inputs kpr-gen)
+  elseif(KPR_GEN)
+    set(generator ${KPR_GEN})
+    set(generator_inputs ${KPR_GEN})
+  else()
+    message(FATAL_ERROR "kpr_add_datapath(${name}): set KPR_GEN to the kpr-gen executable")
+  endif()
+  set(outputs ${ARG_OUTPUT_DIR}/kpr_sock.bpf.c ${ARG_OUTPUT_DIR}/kpr_sock.bpf.o
+              ${ARG_OUTPUT_DIR}/kpr_sock.manifest.json)
   add_custom_command(
     OUTPUT ${outputs}
-    COMMAND kpr-gen build --schema ${ARG_SCHEMA} --out-dir ${ARG_OUTPUT_DIR}
-    DEPENDS kpr-gen ${ARG_SCHEMA} ${templates}
+    COMMAND ${generator} build --schema ${schema} --out-dir ${ARG_OUTPUT_DIR}
+    DEPENDS ${schema} ${generator_inputs}
     COMMENT "kpr-gen: building the data path for ${ARG_SCHEMA}"
     VERBATIM)
   add_custom_target(${name} ALL DEPENDS ${outputs})
+  if(ARG_CHECK)
+    add_test(NAME ${name}.check COMMAND ${generator} check --schema ${schema})
+    set_tests_properties(${name}.check PROPERTIES PASS_REGULAR_EXPRESSION
+                         "every program loads in this kernel|skipped: needs CAP_BPF")
+  endif()
   set(${name}_OBJECT ${ARG_OUTPUT_DIR}/kpr_sock.bpf.o PARENT_SCOPE)
+  set(${name}_MANIFEST ${ARG_OUTPUT_DIR}/kpr_sock.manifest.json PARENT_SCOPE)
 endfunction()

@@ -1,13 +1,14 @@
 // Expansion of @kpr:slot and @kpr:if markers in BPF C templates.
 #include "codegen/bpf_template.hpp"
 
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "kpr/file_contents.hpp"
 
 namespace kpr::codegen {
 namespace {
@@ -42,19 +43,20 @@ std::optional<std::vector<std::string>> marker(std::string_view line) {
 }
 
 // Removed blocks leave runs of blank lines behind; keep one.
-void append_line(std::string& out, std::string_view line) {
+void append_line(ExpandedTemplate& out, std::string_view line, LineOrigin origin) {
     const bool blank = trim(line).empty();
-    if (blank && (out.empty() || out.ends_with("\n\n")))
+    if (blank && (out.text.empty() || out.text.ends_with("\n\n")))
         return;
-    out += line;
-    out += '\n';
+    out.text += line;
+    out.text += '\n';
+    out.origins.push_back(std::move(origin));
 }
 
 } // namespace
 
-std::string expand_template(const std::string& text, const std::string& name,
-                            const TemplateInputs& inputs) {
-    std::string out;
+ExpandedTemplate expand_template_with_origins(const std::string& text, const std::string& name,
+                                              const TemplateInputs& inputs) {
+    ExpandedTemplate out;
     std::vector<bool> active{true};
     std::vector<int> open_lines;
     std::set<std::string> used_slots;
@@ -69,7 +71,7 @@ std::string expand_template(const std::string& text, const std::string& name,
         const auto directive = marker(line);
         if (!directive) {
             if (active.back())
-                append_line(out, line);
+                append_line(out, line, {line_no, {}});
             continue;
         }
         const auto& d = *directive;
@@ -82,8 +84,11 @@ std::string expand_template(const std::string& text, const std::string& name,
             if (slot == inputs.slots.end())
                 fail(fmt::format("no text for slot \"{}\"", d[1]));
             used_slots.insert(d[1]);
-            if (active.back())
-                out += slot->second;
+            if (active.back()) {
+                std::istringstream slot_lines(slot->second);
+                for (std::string slot_line; std::getline(slot_lines, slot_line);)
+                    append_line(out, slot_line, {line_no, d[1]});
+            }
             continue;
         }
         if (d[0] == "if") {
@@ -118,13 +123,19 @@ std::string expand_template(const std::string& text, const std::string& name,
     return out;
 }
 
+std::string describe_origin(const LineOrigin& origin, const std::string& template_name) {
+    if (origin.template_line == 0)
+        return {};
+    if (origin.slot.empty())
+        return fmt::format("{}:{}", template_name, origin.template_line);
+    return fmt::format("@kpr:slot {} at {}:{}", origin.slot, template_name, origin.template_line);
+}
+
 std::string read_template(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto text = read_file_contents(path);
+    if (!text)
         throw TemplateError(fmt::format("cannot read template {}", path.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(*text);
 }
 
 } // namespace kpr::codegen

@@ -1,8 +1,6 @@
 // C struct emission from layout descriptions.
 #include "codegen/c_layouts.hpp"
 
-#include <set>
-
 #include <fmt/format.h>
 
 namespace kpr::codegen {
@@ -28,15 +26,10 @@ std::string emit_c_layout(const layout::LayoutDescription& layout) {
 
 std::string emit_c_layouts(const std::vector<PlannedMap>& plan) {
     std::string out;
-    std::set<std::string_view> emitted;
-    for (const auto& map : plan) {
-        for (const auto* layout : {&map.key, &map.value}) {
-            if (!emitted.insert(layout->c_name).second)
-                continue;
-            if (!out.empty())
-                out += "\n";
-            out += emit_c_layout(*layout);
-        }
+    for (const auto& layout : planned_layouts(plan)) {
+        if (!out.empty())
+            out += "\n";
+        out += emit_c_layout(layout);
     }
     return out;
 }

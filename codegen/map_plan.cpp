@@ -1,6 +1,8 @@
 // Selects and sizes the maps of layout/maps.hpp for one cluster schema.
 #include "codegen/map_plan.hpp"
 
+#include <algorithm>
+
 #include <boost/hana/for_each.hpp>
 
 namespace kpr::codegen {
@@ -11,11 +13,22 @@ std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema) {
         using Spec = std::remove_cvref_t<decltype(spec)>;
         if (!schema.has(spec.family))
             return;
-        plan.push_back(PlannedMap{spec.name, spec.type, schema.capacity(spec.capacity),
+        plan.push_back(PlannedMap{spec.name, spec.type, spec.family, spec.capacity,
+                                  schema.capacity(spec.capacity),
                                   layout::describe<typename Spec::key_type>(),
                                   layout::describe<typename Spec::value_type>()});
     });
     return plan;
+}
+
+std::vector<layout::LayoutDescription> planned_layouts(const std::vector<PlannedMap>& plan) {
+    std::vector<layout::LayoutDescription> out;
+    for (const auto& map : plan)
+        for (const auto* layout : {&map.key, &map.value})
+            if (std::none_of(out.begin(), out.end(),
+                             [&](const auto& l) { return l.c_name == layout->c_name; }))
+                out.push_back(*layout);
+    return out;
 }
 
 } // namespace kpr::codegen

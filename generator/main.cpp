@@ -1,20 +1,28 @@
-// kpr-gen: builds a cluster's data path from its schema.
-//   kpr-gen build --schema cluster.yaml --out-dir DIR   writes DIR/kpr_sock.bpf.c and .bpf.o
-//   kpr-gen emit  --schema cluster.yaml                 prints the specialised source
-// Nothing is written unless everything succeeded: outputs go to temporary
-// names and are renamed into place at the end.
+// kpr-gen: builds a cluster's data path from its schema, in the cluster's CI.
+//   kpr-gen build   --schema cluster.yaml --out-dir DIR  writes DIR/kpr_sock.bpf.c, .bpf.o and
+//   kpr_sock.manifest.json kpr-gen emit    --schema cluster.yaml                prints the
+//   specialised source kpr-gen explain --schema cluster.yaml                maps, memory, programs,
+//   and what is not built kpr-gen check   --schema cluster.yaml                validate, compile,
+//   and load into the kernel's verifier
+//                                                        (without CAP_BPF it says it skipped, and
+//                                                        fails under CI=true)
+// A schema with problems lists them all (file:line:column: field: message)
+// and exits 1 having written nothing; a build publishes its three files
+// together or not at all.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <fmt/ostream.h>
 
-#include "codegen/bpf_compiler.hpp"
-#include "codegen/bpf_template.hpp"
+#include "codegen/datapath_build.hpp"
+#include "codegen/explain.hpp"
+#include "codegen/schema_coverage.hpp"
 #include "codegen/socket_datapath.hpp"
+#include "codegen/verifier_load.hpp"
+#include "kpr/file_contents.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
 namespace fs = std::filesystem;
@@ -25,12 +33,17 @@ struct Options {
     fs::path schema;
     fs::path out_dir;
     fs::path templates = KPR_TEMPLATES_DIR;
-    fs::path clang = KPR_BPF_CLANG;
-    fs::path multiarch_include = KPR_MULTIARCH_INCLUDE;
 };
 
-kpr::schema::ClusterSchema load_schema_or_exit(const fs::path& path) {
-    auto result = kpr::schema::load_cluster_schema(path);
+struct LoadedSchema {
+    kpr::schema::ClusterSchema schema;
+    std::string text;
+};
+
+LoadedSchema load_schema_or_exit(const fs::path& path) {
+    auto text = kpr::read_file_contents(path);
+    auto result = text ? kpr::schema::decode_cluster_schema(*text, path.string())
+                       : kpr::schema::load_cluster_schema(path); // reports the unreadable file
     for (const auto& e : result.errors)
         fmt::print(stderr, "{}\n", e.str());
     if (!result.schema) {
@@ -38,44 +51,73 @@ kpr::schema::ClusterSchema load_schema_or_exit(const fs::path& path) {
                    result.errors.size(), result.errors.size() == 1 ? "" : "s");
         std::exit(1);
     }
-    return std::move(*result.schema);
+    return {std::move(*result.schema), std::move(*text)};
 }
 
-void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush())
-        throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+kpr::codegen::DatapathBuild build_into(const Options& o, const LoadedSchema& s,
+                                       const fs::path& out_dir) {
+    return kpr::codegen::build_datapath(
+        {s.schema,
+         s.text,
+         o.templates,
+         {o.templates, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+         out_dir});
 }
+
+// A build directory of its own for explain and check, removed afterwards.
+struct ScratchDir {
+    fs::path path = fs::temp_directory_path() / fmt::format("kpr-gen-{}", ::getpid());
+    ~ScratchDir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+};
 
 int build(const Options& o) {
-    const auto schema = load_schema_or_exit(o.schema);
-    const auto source = kpr::codegen::emit_socket_datapath(schema, o.templates);
-    fs::create_directories(o.out_dir);
-    const std::string base(kpr::codegen::socket_datapath_name);
-    const auto c_path = o.out_dir / (base + ".bpf.c");
-    const auto o_path = o.out_dir / (base + ".bpf.o");
-    // The temporary source keeps the final name's directory, so the object's
-    // debug info is the same as if it had been compiled in place.
-    const auto c_tmp = o.out_dir / (".tmp." + base + ".bpf.c");
-    const auto o_tmp = o.out_dir / (".tmp." + base + ".bpf.o");
-    try {
-        write_file(c_tmp, source);
-        kpr::codegen::compile_bpf_object({o.clang, o.templates, o.multiarch_include}, c_tmp, o_tmp);
-    } catch (...) {
-        fs::remove(c_tmp);
-        fs::remove(o_tmp);
-        throw;
-    }
-    fs::rename(c_tmp, c_path);
-    fs::rename(o_tmp, o_path);
-    fmt::print("kpr-gen: wrote {} and {}\n", c_path.string(), o_path.string());
+    const auto s = load_schema_or_exit(o.schema);
+    const auto built = build_into(o, s, o.out_dir);
+    for (const auto& note : kpr::codegen::unbuilt_requests(s.schema))
+        fmt::print("kpr-gen: note: {}\n", note);
+    fmt::print("kpr-gen: wrote {}, {} and {}\n", built.source.string(), built.object.string(),
+               built.manifest.string());
     return 0;
 }
 
 int emit(const Options& o) {
-    const auto schema = load_schema_or_exit(o.schema);
-    fmt::print("{}", kpr::codegen::emit_socket_datapath(schema, o.templates));
+    const auto s = load_schema_or_exit(o.schema);
+    fmt::print("{}", kpr::codegen::emit_socket_datapath(s.schema, o.templates));
+    return 0;
+}
+
+int explain(const Options& o) {
+    const auto s = load_schema_or_exit(o.schema);
+    ScratchDir scratch;
+    fmt::print("{}", kpr::codegen::explain_datapath(s.schema, build_into(o, s, scratch.path)));
+    return 0;
+}
+
+int check(const Options& o) {
+    const auto s = load_schema_or_exit(o.schema);
+    fmt::print("kpr-gen check: {}: valid\n", o.schema.string());
+    ScratchDir scratch;
+    const auto built = build_into(o, s, scratch.path);
+    fmt::print("kpr-gen check: compiled {} programs, {} map layouts cross-checked\n",
+               built.contents.programs.size(), built.contents.maps.size());
+    const auto report = kpr::codegen::load_into_verifier(built.object);
+    if (report.skipped) {
+        // CI=true promises the privileges, as for kpr's own kernel tests:
+        // there a skip would hide an object the kernel refuses.
+        const char* ci = std::getenv("CI");
+        const bool in_ci = ci && std::string_view(ci) == "true";
+        fmt::print("kpr-gen check: verifier: {}{}\n", *report.skipped,
+                   in_ci ? " — failing, since CI=true" : "");
+        return in_ci ? 1 : 0;
+    }
+    for (const auto& p : report.programs)
+        fmt::print("kpr-gen check: verified {:<16} {:<22} {:>4} instructions, {:>5} processed by "
+                   "the verifier\n",
+                   p.name, p.section, p.instructions, p.verified_instructions);
+    fmt::print("kpr-gen check: every program loads in this kernel\n");
     return 0;
 }
 
@@ -86,21 +128,38 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Options o;
     const auto common = [&](CLI::App* cmd) {
-        cmd->add_option("--schema", o.schema, "the cluster schema (YAML)")->required()->check(CLI::ExistingFile);
+        cmd->add_option("--schema", o.schema, "the cluster schema (YAML)")
+            ->required()
+            ->check(CLI::ExistingFile);
         cmd->add_option("--templates", o.templates, "the bpf-templates directory")
             ->capture_default_str()
             ->check(CLI::ExistingDirectory);
     };
-    auto* build_cmd = app.add_subcommand("build", "write the specialised BPF source and compile it");
+    auto* build_cmd =
+        app.add_subcommand("build", "write the specialised BPF source, its object and manifest");
     common(build_cmd);
-    build_cmd->add_option("--out-dir", o.out_dir, "where to write kpr_sock.bpf.c and kpr_sock.bpf.o")->required();
-    build_cmd->add_option("--clang", o.clang, "the clang that compiles BPF")->capture_default_str();
+    build_cmd
+        ->add_option("--out-dir", o.out_dir,
+                     "where to write kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json")
+        ->required();
     auto* emit_cmd = app.add_subcommand("emit", "print the specialised BPF source");
     common(emit_cmd);
+    auto* explain_cmd =
+        app.add_subcommand("explain", "print the maps, memory, programs and what is not built");
+    common(explain_cmd);
+    auto* check_cmd =
+        app.add_subcommand("check", "validate, compile and load into the kernel's verifier");
+    common(check_cmd);
     CLI11_PARSE(app, argc, argv);
 
     try {
-        return build_cmd->parsed() ? build(o) : emit(o);
+        if (build_cmd->parsed())
+            return build(o);
+        if (explain_cmd->parsed())
+            return explain(o);
+        if (check_cmd->parsed())
+            return check(o);
+        return emit(o);
     } catch (const std::exception& e) {
         fmt::print(stderr, "kpr-gen: {}\n", e.what());
         return 1;

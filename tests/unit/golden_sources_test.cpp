@@ -1,6 +1,8 @@
-// Golden tests: for every schema under tests/golden/, kpr-gen's source is
-// byte-identical to the checked-in <schema>.bpf.c, and building the same
-// schema twice, in different directories, gives byte-identical objects.
+// Golden tests: for every schema under tests/golden/ and every example
+// schema under examples/schemas/, kpr-gen's source is byte-identical to the
+// checked-in tests/golden/[examples/]<schema>.bpf.c, and building the same
+// schema twice, in different directories, gives byte-identical source,
+// object and manifest.
 // After an intended change, `scripts/update-golden` rewrites the expectations.
 #include <unistd.h>
 
@@ -10,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
-#include "codegen/bpf_compiler.hpp"
+#include "kpr/file_contents.hpp"
+
+#include "codegen/datapath_build.hpp"
 #include "codegen/socket_datapath.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
@@ -19,19 +23,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+struct GoldenCase {
+    fs::path schema;
+    fs::path expected; // the checked-in source
+};
 
-std::vector<fs::path> golden_schemas() {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::directory_iterator(KPR_GOLDEN_DIR))
-        if (e.path().extension() == ".yaml")
-            out.push_back(e.path());
-    std::sort(out.begin(), out.end());
+std::vector<GoldenCase> golden_cases() {
+    std::vector<GoldenCase> out;
+    for (const auto& [schemas, expected] :
+         {std::pair{fs::path(KPR_GOLDEN_DIR), fs::path(KPR_GOLDEN_DIR)},
+          std::pair{fs::path(KPR_EXAMPLES_DIR) / "schemas", fs::path(KPR_GOLDEN_DIR) / "examples"}})
+        for (const auto& e : fs::directory_iterator(schemas))
+            if (e.path().extension() == ".yaml")
+                out.push_back(
+                    {e.path(), expected / e.path().filename().replace_extension(".bpf.c")});
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.schema < b.schema; });
     return out;
 }
 
@@ -51,23 +58,22 @@ std::string first_difference(const std::string& want, const std::string& got) {
         if (!more_a && !more_b)
             return "identical";
         if (la != lb || more_a != more_b)
-            return fmt::format("line {}:\n  expected: {}\n  emitted:  {}", line, more_a ? la : "<end>",
-                               more_b ? lb : "<end>");
+            return fmt::format("line {}:\n  expected: {}\n  emitted:  {}", line,
+                               more_a ? la : "<end>", more_b ? lb : "<end>");
     }
 }
 
 TEST(GoldenSources, EmittedSourcesMatchTheCheckedInOnes) {
-    const auto schemas = golden_schemas();
-    ASSERT_GE(schemas.size(), 4u);
-    for (const auto& schema : schemas) {
-        auto expected_path = schema;
-        expected_path.replace_extension(".bpf.c");
-        ASSERT_TRUE(fs::exists(expected_path)) << expected_path << " is missing; run scripts/update-golden";
-        const auto expected = slurp(expected_path);
+    const auto cases = golden_cases();
+    ASSERT_GE(cases.size(), 9u);
+    for (const auto& [schema, expected_path] : cases) {
+        ASSERT_TRUE(fs::exists(expected_path))
+            << expected_path << " is missing; run scripts/update-golden";
+        const auto expected = read_file_contents(expected_path).value_or("");
         const auto emitted = emit(schema);
-        EXPECT_TRUE(emitted == expected) << schema.filename() << " differs at "
-                                         << first_difference(expected, emitted)
-                                         << "\n(if the change is intended, run scripts/update-golden)";
+        EXPECT_TRUE(emitted == expected)
+            << schema << " differs at " << first_difference(expected, emitted)
+            << "\n(if the change is intended, run scripts/update-golden)";
     }
 }
 
@@ -78,21 +84,46 @@ TEST(GoldenSources, TheIpv4OnlySourceHasNoIpv6) {
     EXPECT_EQ(text.find("/* @kpr:"), std::string::npos);
 }
 
-TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalObjectsAnywhere) {
-    const auto source = emit(fs::path(KPR_GOLDEN_DIR) / "dual-stack.yaml");
+// TC programs, conntrack, affinity, Maglev, identities and the baseline
+// policy have no data path yet: asking for them must not emit a byte.
+TEST(GoldenSources, SectionsWithoutADataPathEmitNothing) {
+    auto full =
+        schema::load_cluster_schema(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "all-features.yaml")
+            .schema.value();
+    auto bare = full;
+    bare.tc_programs.clear();
+    bare.features = {};
+    bare.identity = {};
+    bare.baseline_policy = {};
+    for (const auto& d : schema::map_defaults)
+        if (!d.built)
+            bare.maps[std::string(d.name)].capacity = d.capacity;
+    ASSERT_NE(bare, full);
+    EXPECT_EQ(codegen::emit_socket_datapath(full, KPR_TEMPLATES_DIR),
+              codegen::emit_socket_datapath(bare, KPR_TEMPLATES_DIR));
+}
+
+TEST(GoldenSources, TheSameSchemaBuildsByteIdenticalFilesAnywhere) {
+    const fs::path schema_path = fs::path(KPR_GOLDEN_DIR) / "dual-stack.yaml";
+    const auto schema = schema::load_cluster_schema(schema_path).schema.value();
     const auto root = fs::temp_directory_path() / fmt::format("kpr-golden-{}", ::getpid());
-    std::vector<std::string> objects;
+    std::vector<std::vector<std::string>> builds; // source, object, manifest
     for (const char* dir : {"one", "two/deeper"}) {
-        const auto d = root / dir;
-        fs::create_directories(d);
-        std::ofstream(d / "kpr_sock.bpf.c") << source;
-        codegen::compile_bpf_object({KPR_BPF_CLANG, KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE}, d / "kpr_sock.bpf.c",
-                                    d / "kpr_sock.bpf.o");
-        objects.push_back(slurp(d / "kpr_sock.bpf.o"));
+        const auto built = codegen::build_datapath(
+            {schema,
+             read_file_contents(schema_path).value(),
+             KPR_TEMPLATES_DIR,
+             {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
+             root / dir});
+        builds.push_back({read_file_contents(built.source).value_or(""),
+                          read_file_contents(built.object).value_or(""),
+                          read_file_contents(built.manifest).value_or("")});
     }
     fs::remove_all(root);
-    ASSERT_FALSE(objects[0].empty());
-    EXPECT_TRUE(objects[0] == objects[1]) << "objects built in two directories differ";
+    ASSERT_FALSE(builds[0][1].empty());
+    EXPECT_TRUE(builds[0][0] == builds[1][0]) << "sources built in two directories differ";
+    EXPECT_TRUE(builds[0][1] == builds[1][1]) << "objects built in two directories differ";
+    EXPECT_EQ(builds[0][2], builds[1][2]) << "manifests built in two directories differ";
 }
 
 } // namespace

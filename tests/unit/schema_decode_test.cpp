@@ -94,19 +94,23 @@ spec:
     EXPECT_EQ(r.schema->capacity("services"), 4096u);
     EXPECT_EQ(r.schema->capacity("backends"), 2048u);
     EXPECT_EQ(r.schema->capacity("sockRevNat"), 8192u);
-    EXPECT_EQ(r.schema->maps.size(), 3u);
+    EXPECT_EQ(r.schema->maps.size(), std::size(map_defaults));
 }
 
 TEST(SchemaDecode, ExampleClusterSchemaDecodes) {
     const SchemaResult r = load_cluster_schema(KPR_EXAMPLE_SCHEMA);
     EXPECT_TRUE(r.errors.empty());
     ASSERT_TRUE(r.schema.has_value());
-    EXPECT_EQ(
-        *r.schema,
-        (ClusterSchema{"example",
-                       {net::Family::ipv4, net::Family::ipv6},
-                       all_hooks,
-                       {{"services", {65536}}, {"backends", {65536}}, {"sockRevNat", {262144}}}}));
+    ClusterSchema expected;
+    expected.name = "example";
+    expected.families = {net::Family::ipv4, net::Family::ipv6};
+    expected.hooks = all_hooks;
+    for (const MapDefault& d : map_defaults)
+        expected.maps[std::string(d.name)] = {d.capacity};
+    expected.maps["services"] = {65536};
+    expected.maps["backends"] = {65536};
+    expected.maps["sockRevNat"] = {262144};
+    EXPECT_EQ(*r.schema, expected);
 }
 
 TEST(SchemaDecode, SocketHooksDefaultToAllFour) {
@@ -123,7 +127,8 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         names.push_back(name);
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"backends", "services", "sockRevNat"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "ipcache",
+                                               "policy", "services", "sockRevNat"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {
@@ -220,9 +225,10 @@ metadata:
 spec:
   families: [IPv4]
 )"),
-              (std::vector<Reported>{{4, 9, "ClusterDatapath Prod */ cluster", "metadata.name",
-                                      "\"Prod */ cluster\" is not a DNS label (1-63 of a-z, 0-9 and '-', starting "
-                                      "and ending with a letter or digit)"}}));
+              (std::vector<Reported>{
+                  {4, 9, "ClusterDatapath Prod */ cluster", "metadata.name",
+                   "\"Prod */ cluster\" is not a DNS label (1-63 of a-z, 0-9 and '-', starting "
+                   "and ending with a letter or digit)"}}));
 }
 
 // --- families and hooks ---
@@ -319,14 +325,14 @@ TEST(SchemaDecode, CapacityZero) {
     EXPECT_EQ(
         errors(schema("  families: [IPv4]\n  maps:\n    services: {capacity: 0}\n")),
         (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                                "0 is out of range 1-16777216"}}));
+                                "0 is below the minimum 1"}}));
 }
 
 TEST(SchemaDecode, CapacityAboveTheMaximum) {
     EXPECT_EQ(
         errors(schema("  families: [IPv4]\n  maps:\n    backends: {capacity: 16777217}\n")),
         (std::vector<Reported>{{8, 26, "ClusterDatapath example", "spec.maps.backends.capacity",
-                                "16777217 is out of range 1-16777216"}}));
+                                "16777217 is above the maximum 16777216"}}));
 }
 
 TEST(SchemaDecode, CapacityThatIsAString) {
@@ -361,8 +367,71 @@ spec:
                   {10, 5, "ClusterDatapath example", "spec.maps.backend",
                    "unknown field (did you mean \"backends\"?)"},
                   {9, 26, "ClusterDatapath example", "spec.maps.services.capacity",
-                   "0 is out of range 1-16777216"},
+                   "0 is below the minimum 1"},
               }));
+}
+
+} // namespace
+} // namespace kpr::schema
+
+namespace kpr::schema {
+namespace {
+
+// The example with every section: each value read where docs/schema.md says.
+TEST(SchemaDecode, AllFeaturesExampleDecodesEverySection) {
+    const SchemaResult r = load_cluster_schema(KPR_EXAMPLES_DIR "/schemas/all-features.yaml");
+    ASSERT_TRUE(r.schema.has_value()) << (r.errors.empty() ? "" : r.errors.front().str());
+    const ClusterSchema& s = *r.schema;
+    EXPECT_EQ(s.tc_programs.size(), 4u);
+    EXPECT_EQ(s.capacity("conntrack"), 524288u);
+    EXPECT_TRUE(s.features.session_affinity.enabled);
+    EXPECT_EQ(s.features.backend_selection.algorithm, BackendSelection::maglev);
+    EXPECT_EQ(s.features.backend_selection.maglev_table_size, 16381u);
+    EXPECT_EQ(s.features.conntrack.udp, 60u);
+    EXPECT_TRUE(s.identity.pod_label_counts("app.kubernetes.io/name"));
+    EXPECT_FALSE(s.identity.pod_label_counts("version"));
+    EXPECT_TRUE(s.identity.namespace_label_counts("team"));
+    EXPECT_EQ(s.identity.number_of(ReservedIdentityKind::health), 4u);
+    EXPECT_EQ(s.identity.number_of(ReservedIdentityKind::unmanaged), std::nullopt);
+    ASSERT_EQ(s.baseline_policy.rules.size(), 4u);
+    const BaselineRule& dns = s.baseline_policy.rules[1];
+    EXPECT_EQ(dns.name, "allow-dns");
+    EXPECT_EQ(dns.action, PolicyAction::allow);
+    EXPECT_EQ(dns.direction, PolicyDirection::egress);
+    ASSERT_EQ(dns.peers.size(), 1u);
+    EXPECT_EQ(std::get<IdentityLabelMatch>(dns.peers[0])
+                  .namespace_labels.at("kubernetes.io/metadata.name"),
+              "kube-system");
+    EXPECT_EQ(dns.ports,
+              (std::vector<PolicyPort>{{k8s::Protocol::UDP, 53, 0}, {k8s::Protocol::TCP, 53, 0}}));
+    const Cidr metadata = std::get<Cidr>(s.baseline_policy.rules[0].peers[0]);
+    EXPECT_EQ(metadata.address.str(), "169.254.169.254");
+    EXPECT_EQ(metadata.prefix_length, 32);
+    EXPECT_EQ(std::get<ReservedIdentityKind>(s.baseline_policy.rules[2].peers[0]),
+              ReservedIdentityKind::host);
+    EXPECT_EQ(s.baseline_policy.rules[3].ports[0].end_port, 32767);
+}
+
+TEST(SchemaDecode, IdentityAndFeaturesDefaultWhenAbsent) {
+    const SchemaResult r =
+        decode_cluster_schema("apiVersion: kpr.dev/v1alpha1\nkind: ClusterDatapath\nmetadata: "
+                              "{name: d}\nspec:\n  families: [IPv4]\n",
+                              "d.yaml");
+    ASSERT_TRUE(r.schema.has_value());
+    EXPECT_EQ(r.schema->identity, IdentitySchema{});
+    EXPECT_EQ(r.schema->features, Features{});
+    EXPECT_TRUE(r.schema->identity.pod_label_counts("anything"));
+    EXPECT_EQ(r.schema->identity.number_of(ReservedIdentityKind::world), 2u);
+    EXPECT_TRUE(r.schema->tc_programs.empty());
+    EXPECT_TRUE(r.schema->baseline_policy.rules.empty());
+}
+
+TEST(SchemaDecode, TheThousandRuleExampleKeepsEveryRuleInOrder) {
+    const SchemaResult r = load_cluster_schema(KPR_EXAMPLES_DIR "/schemas/baseline-1k.yaml");
+    ASSERT_TRUE(r.schema.has_value());
+    ASSERT_EQ(r.schema->baseline_policy.rules.size(), 1000u);
+    for (std::size_t i = 0; i < 1000; ++i)
+        EXPECT_EQ(r.schema->baseline_policy.rules[i].name, fmt::format("rule-{:04}", i));
 }
 
 } // namespace

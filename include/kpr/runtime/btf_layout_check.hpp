@@ -26,24 +26,25 @@ inline std::string btf_string(const btf* b, __u32 offset) {
     return s ? s : "";
 }
 
-// Differences between one struct in the object's BTF and the C++ layout.
+// Differences between one struct in a BTF and the C++ layout; `holder`
+// names where the BTF comes from ("the object", "the pinned map").
 inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDescription& want,
-                           const std::string& what, std::vector<std::string>& problems) {
+                           const std::string& what, std::vector<std::string>& problems,
+                           std::string_view holder = "the object") {
     const int resolved = btf__resolve_type(b, type_id);
     const btf_type* t = resolved > 0 ? btf__type_by_id(b, static_cast<__u32>(resolved)) : nullptr;
     if (!t || !btf_is_struct(t)) {
-        problems.push_back(fmt::format("{}: not a struct in the object's BTF (kpr-agent expects "
-                                       "struct {})",
-                                       what, want.c_name));
+        problems.push_back(fmt::format("{}: not a struct in {}'s BTF (kpr-agent expects struct {})",
+                                       what, holder, want.c_name));
         return;
     }
     const auto name = btf_string(b, t->name_off);
     if (name != want.c_name)
-        problems.push_back(fmt::format("{}: the object has struct {}, kpr-agent expects struct {}",
-                                       what, name, want.c_name));
+        problems.push_back(fmt::format("{}: {} has struct {}, kpr-agent expects struct {}", what,
+                                       holder, name, want.c_name));
     if (t->size != want.size)
-        problems.push_back(fmt::format("{}: struct {} is {} bytes in the object, {} in kpr-agent",
-                                       what, name, t->size, want.size));
+        problems.push_back(fmt::format("{}: struct {} is {} bytes in {}, {} in kpr-agent", what,
+                                       name, t->size, holder, want.size));
     // Fields are matched by name, so a reordering reads as moved fields.
     const auto* members = btf_members(t);
     const auto count = static_cast<__u32>(btf_vlen(t));
@@ -53,26 +54,27 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
         while (i < count && btf_string(b, members[i].name_off) != f.name)
             ++i;
         if (i == count) {
-            problems.push_back(fmt::format("{}: struct {} has no field {} in the object", what, name, f.name));
+            problems.push_back(
+                fmt::format("{}: struct {} has no field {} in {}", what, name, f.name, holder));
             continue;
         }
         matched[i] = true;
         const auto offset = btf_member_bit_offset(t, i) / 8;
         const auto size = btf__resolve_size(b, members[i].type);
         if (offset != f.offset)
-            problems.push_back(fmt::format("{}: field {} of struct {} is at offset {} in the object, {} in "
-                                           "kpr-agent",
-                                           what, f.name, name, offset, f.offset));
+            problems.push_back(
+                fmt::format("{}: field {} of struct {} is at offset {} in {}, {} in kpr-agent",
+                            what, f.name, name, offset, holder, f.offset));
         if (size < 0 || static_cast<std::size_t>(size) != f.size)
-            problems.push_back(fmt::format("{}: field {} of struct {} is {} bytes in the object, {} in "
-                                           "kpr-agent",
-                                           what, f.name, name, size, f.size));
+            problems.push_back(
+                fmt::format("{}: field {} of struct {} is {} bytes in {}, {} in kpr-agent", what,
+                            f.name, name, size, holder, f.size));
     }
     for (__u32 i = 0; i < count; ++i)
         if (!matched[i])
-            problems.push_back(fmt::format("{}: struct {} has field {} in the object, which kpr-agent does "
-                                           "not know",
-                                           what, name, btf_string(b, members[i].name_off)));
+            problems.push_back(
+                fmt::format("{}: struct {} has field {} in {}, which kpr-agent does not know", what,
+                            name, btf_string(b, members[i].name_off), holder));
 }
 
 inline bpf_map_type kernel_map_type(layout::MapType t) {

@@ -1,10 +1,14 @@
-// A loaded data path object, RAII over libbpf's bpf_object: open, check
-// every map's layout against kpr's (BTF) and against what is already pinned,
-// then load with the instance's pinned maps reused — so a restarted or
-// upgraded agent carries on with the very maps the running programs use.
+// A loaded data path object, RAII over libbpf's bpf_object: open, check its
+// build manifest (kpr_sock.manifest.json beside it) against this agent's
+// compiled-in layouts, every map's layout against kpr's (BTF) and against
+// what is already pinned (kind, sizes, capacity and the pinned map's own
+// BTF layout), then load with the instance's pinned maps reused — so a
+// restarted or upgraded agent carries on with the very maps the running
+// programs use, and an upgrade that changed a map's layout is refused.
 #pragma once
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <filesystem>
@@ -15,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include "kpr/file_contents.hpp"
+#include "kpr/manifest/manifest_check.hpp"
 #include "kpr/runtime/btf_layout_check.hpp"
 #include "kpr/runtime/error.hpp"
 #include "kpr/runtime/instance_paths.hpp"
@@ -29,6 +35,36 @@ inline std::string join_lines(const std::vector<std::string>& lines) {
     for (const auto& l : lines)
         out += fmt::format("\n  {}", l);
     return out;
+}
+
+// The pinned map's key and value structs, from the BTF the kernel kept
+// when the map was created, against this agent's layouts: a field moved or
+// resized since the pinning build is named, even if the sizes still agree.
+inline void pinned_layout_conflicts(const std::string& name, const bpf_map_info& info,
+                                    std::vector<std::string>& problems) {
+    if (info.btf_id == 0) {
+        problems.push_back(fmt::format(
+            "map {}: the pinned map carries no BTF, so its layout cannot be compared", name));
+        return;
+    }
+    std::unique_ptr<btf, decltype(&btf__free)> pinned(btf__load_from_kernel_by_id(info.btf_id),
+                                                      &btf__free);
+    if (!pinned) {
+        problems.push_back(
+            fmt::format("map {}: cannot read the pinned map's BTF: {}", name, errno_text(errno)));
+        return;
+    }
+    boost::hana::for_each(layout::all_maps, [&](const auto& spec) {
+        using Spec = std::remove_cvref_t<decltype(spec)>;
+        if (spec.name != name)
+            return;
+        compare_struct(pinned.get(), info.btf_key_type_id,
+                       layout::describe<typename Spec::key_type>(), fmt::format("map {} key", name),
+                       problems, "the pinned map");
+        compare_struct(pinned.get(), info.btf_value_type_id,
+                       layout::describe<typename Spec::value_type>(),
+                       fmt::format("map {} value", name), problems, "the pinned map");
+    });
 }
 
 // A pinned map is reused only if the kernel's view of it equals the
@@ -65,6 +101,7 @@ inline std::vector<std::string> pinned_map_conflicts(bpf_object* object,
         differs("key size", info.key_size, bpf_map__key_size(map));
         differs("value size", info.value_size, bpf_map__value_size(map));
         differs("capacity", info.max_entries, bpf_map__max_entries(map));
+        pinned_layout_conflicts(bpf_map__name(map), info, problems);
     }
     return problems;
 }
@@ -84,6 +121,20 @@ class DatapathObject {
         if (!d.object_)
             throw Error(fmt::format("{}: cannot open the BPF object: {}", path.string(),
                                     errno_text(errno)));
+        const auto manifest_path = manifest::manifest_path_for(path);
+        try {
+            if (auto problems = manifest::check_manifest(manifest::read_manifest(manifest_path),
+                                                         read_file_contents(path).value_or(""),
+                                                         d.object_.get());
+                !problems.empty())
+                throw Error(fmt::format(
+                    "{}: its build manifest {} does not match this kpr-agent, refusing to "
+                    "load it:{}",
+                    path.string(), manifest_path.string(), detail::join_lines(problems)));
+        } catch (const manifest::ManifestError& e) {
+            throw Error(fmt::format("{}: refusing to load it without a valid build manifest: {}",
+                                    path.string(), e.what()));
+        }
         if (auto problems = check_map_layouts(d.object_.get()); !problems.empty())
             throw Error(fmt::format("{}: its map layouts differ from this kpr-agent's, refusing "
                                     "to load it:{}",

@@ -1,6 +1,8 @@
 // The typed cluster schema: what one cluster's data path is built with —
-// its address families, which socket hooks to attach, and how large each
-// map is. kpr-gen specialises the BPF sources from it.
+// its address families, which socket hooks and TC programs to build, how
+// large each map is, its feature switches, the identity schema and the
+// static baseline policy. kpr-gen specialises the BPF sources from it.
+// docs/schema.md says which parts today's data path consumes.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "kpr/net/address.hpp"
+#include "kpr/schema/baseline_policy.hpp"
+#include "kpr/schema/identity_schema.hpp"
 
 namespace kpr::schema {
 
@@ -32,6 +36,60 @@ inline std::string_view to_string(SocketHook h) {
     return "?";
 }
 
+// The TC programs a cluster may ask for (validated; not built yet).
+enum class TcProgram { podIngress, podEgress, nodeIngress, nodeEgress };
+
+inline constexpr TcProgram all_tc_programs[] = {TcProgram::podIngress, TcProgram::podEgress,
+                                                TcProgram::nodeIngress, TcProgram::nodeEgress};
+
+inline std::string_view to_string(TcProgram p) {
+    switch (p) {
+    case TcProgram::podIngress:
+        return "podIngress";
+    case TcProgram::podEgress:
+        return "podEgress";
+    case TcProgram::nodeIngress:
+        return "nodeIngress";
+    case TcProgram::nodeEgress:
+        return "nodeEgress";
+    }
+    return "?";
+}
+
+enum class BackendSelection { random, maglev };
+
+inline std::string_view to_string(BackendSelection b) {
+    return b == BackendSelection::random ? "random" : "maglev";
+}
+
+struct SessionAffinity {
+    bool enabled = false;
+    std::uint32_t max_timeout_seconds = 10800; // kube-proxy's default ClientIP timeout
+    bool operator==(const SessionAffinity&) const = default;
+};
+
+struct BackendSelectionSettings {
+    BackendSelection algorithm = BackendSelection::random;
+    std::uint32_t maglev_table_size = 16381; // prime; used only by maglev
+    bool operator==(const BackendSelectionSettings&) const = default;
+};
+
+// Idle timeouts of tracked connections, in seconds.
+struct ConntrackTimeouts {
+    std::uint32_t tcp_established = 21600;
+    std::uint32_t tcp_closing = 10;
+    std::uint32_t udp = 30;
+    std::uint32_t icmp = 30;
+    bool operator==(const ConntrackTimeouts&) const = default;
+};
+
+struct Features {
+    SessionAffinity session_affinity;
+    BackendSelectionSettings backend_selection;
+    ConntrackTimeouts conntrack;
+    bool operator==(const Features&) const = default;
+};
+
 struct MapSettings {
     std::uint32_t capacity = 0;
     bool operator==(const MapSettings&) const = default;
@@ -41,8 +99,12 @@ struct ClusterSchema {
     std::string name;
     std::set<net::Family> families;
     std::set<SocketHook> hooks;
+    std::set<TcProgram> tc_programs;
     // Keyed by the capacity names of layout/maps.hpp ("services", ...).
     std::map<std::string, MapSettings, std::less<>> maps;
+    Features features;
+    IdentitySchema identity;
+    BaselinePolicy baseline_policy;
 
     bool has(net::Family f) const { return families.contains(f); }
     bool has(SocketHook h) const { return hooks.contains(h); }

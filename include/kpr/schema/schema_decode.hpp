@@ -2,6 +2,8 @@
 // each problem becomes a Diagnostic with file, line, column and field path,
 // all of them reported at once; unknown fields are errors with a "did you
 // mean" suggestion, so a typo never silently falls back to a default.
+// docs/schema.md documents the format, schema/cluster-datapath.schema.json
+// describes it for editors.
 //
 //   apiVersion: kpr.dev/v1alpha1
 //   kind: ClusterDatapath
@@ -9,15 +11,19 @@
 //   spec:
 //     families: [IPv4, IPv6]                  # at least one
 //     socketHooks: [connect, sendmsg, recvmsg, getpeername]   # default: all
-//     maps:                                   # each optional, with a default
-//       services:   {capacity: 65536}         # frontends plus one entry per backend slot, per family
-//       backends:   {capacity: 65536}         # distinct backends, per family
-//       sockRevNat: {capacity: 262144}        # sockets translated, per family (LRU)
+//     tcPrograms: [podIngress, podEgress]     # default: none
+//     maps:                                   # each optional, with a default (map_defaults)
+//       services: {capacity: 65536}
+//     features: {...}                         # features_decode below
+//     identity: {...}                         # identity_decode.hpp
+//     baselinePolicy: {rules: [...]}          # baseline_policy_decode.hpp
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -28,8 +34,12 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kpr/file_contents.hpp"
 #include "kpr/layout/maps.hpp"
+#include "kpr/schema/baseline_policy_decode.hpp"
 #include "kpr/schema/cluster_schema.hpp"
+#include "kpr/schema/decode_support.hpp"
+#include "kpr/schema/identity_decode.hpp"
 #include "kpr/yaml/documents.hpp"
 #include "kpr/yaml/field_reader.hpp"
 
@@ -40,14 +50,20 @@ inline constexpr std::string_view schema_kind = "ClusterDatapath";
 inline constexpr std::uint32_t min_capacity = 1;
 inline constexpr std::uint32_t max_capacity = 1u << 24;
 
+// Every map capacity a schema may set. `built` says whether today's data
+// path has the map; the others size maps the TC programs will bring, and
+// are validated now so a schema written today stays valid.
 struct MapDefault {
     std::string_view name;
     std::uint32_t capacity;
+    std::uint32_t minimum;
+    bool built;
 };
 inline constexpr MapDefault map_defaults[] = {
-    {"services", 65536},
-    {"backends", 65536},
-    {"sockRevNat", 262144},
+    {"services", 65536, min_capacity, true},    {"backends", 65536, min_capacity, true},
+    {"sockRevNat", 262144, min_capacity, true}, {"conntrack", 262144, 1024, false},
+    {"affinity", 65536, min_capacity, false},   {"ipcache", 65536, min_capacity, false},
+    {"policy", 16384, min_capacity, false},
 };
 
 constexpr bool has_map_default(std::string_view name) {
@@ -57,7 +73,9 @@ constexpr bool has_map_default(std::string_view name) {
     return false;
 }
 static_assert(boost::hana::fold_left(layout::all_maps, true,
-                                     [](bool ok, const auto& spec) { return ok && has_map_default(spec.capacity); }),
+                                     [](bool ok, const auto& spec) {
+                                         return ok && has_map_default(spec.capacity);
+                                     }),
               "every map of layout/maps.hpp needs its capacity in map_defaults");
 
 struct SchemaResult {
@@ -67,46 +85,69 @@ struct SchemaResult {
 
 namespace detail {
 
-inline bool is_dns_label(std::string_view s) {
-    const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back()))
+inline bool is_prime(std::uint32_t n) {
+    if (n < 2)
         return false;
-    return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+    for (std::uint32_t d = 2; d * d <= n; ++d)
+        if (n % d == 0)
+            return false;
+    return true;
 }
 
-inline std::optional<net::Family> parse_family(std::string_view s) {
-    if (s == "IPv4")
-        return net::Family::ipv4;
-    if (s == "IPv6")
-        return net::Family::ipv6;
-    return std::nullopt;
-}
+inline constexpr std::uint32_t max_timeout_seconds = 7 * 24 * 3600;
 
-inline std::optional<SocketHook> parse_hook(std::string_view s) {
-    for (auto h : {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg, SocketHook::getpeername})
-        if (to_string(h) == s)
-            return h;
-    return std::nullopt;
-}
-
-template <class T, class Parse>
-std::set<T> read_name_set(yaml::FieldReader& r, const yaml::YamlField& field, Parse parse,
-                          const std::vector<std::string_view>& names) {
-    std::set<T> out;
-    for (const auto& item : r.read_list(field)) {
-        const auto text = r.read_string(item);
-        if (!text)
-            continue;
-        const auto value = parse(*text);
-        if (!value) {
-            r.report(item, fmt::format("{:?} is not one of {}{}", *text, fmt::join(names, ", "),
-                                       yaml::did_you_mean(*text, names)));
-            continue;
-        }
-        if (!out.insert(*value).second)
-            r.report(item, fmt::format("{:?} is listed twice", *text));
+//   features:
+//     sessionAffinity: {enabled: true, maxTimeoutSeconds: 10800}
+//     backendSelection: {algorithm: maglev, maglevTableSize: 16381}   # random | maglev
+//     conntrack: {tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10, udpSeconds: 30, icmpSeconds:
+//     30}
+inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field) {
+    Features f;
+    if (!r.expect_map(field))
+        return f;
+    r.reject_unknown_fields(field, {"sessionAffinity", "backendSelection", "conntrack"});
+    if (const auto affinity = field.child("sessionAffinity"); r.expect_map(affinity)) {
+        r.reject_unknown_fields(affinity, {"enabled", "maxTimeoutSeconds"});
+        f.session_affinity.enabled = r.read_bool(affinity.child("enabled")).value_or(false);
+        // Kubernetes caps sessionAffinityConfig.clientIP.timeoutSeconds at a day.
+        if (auto t = r.read_integer(affinity.child("maxTimeoutSeconds"), 1, 86400))
+            f.session_affinity.max_timeout_seconds = static_cast<std::uint32_t>(*t);
     }
-    return out;
+    if (const auto selection = field.child("backendSelection"); r.expect_map(selection)) {
+        r.reject_unknown_fields(selection, {"algorithm", "maglevTableSize"});
+        if (auto a = read_choice<BackendSelection>(
+                r, selection.child("algorithm"),
+                std::initializer_list<BackendSelection>{BackendSelection::random,
+                                                        BackendSelection::maglev}))
+            f.backend_selection.algorithm = *a;
+        const auto table = selection.child("maglevTableSize");
+        if (auto t = r.read_integer(table, 251, 131071)) {
+            if (f.backend_selection.algorithm != BackendSelection::maglev)
+                r.report(table, "only used when algorithm is maglev");
+            else if (!is_prime(static_cast<std::uint32_t>(*t)))
+                r.report(table, fmt::format("{} is not prime (Maglev's table size must be)", *t));
+            f.backend_selection.maglev_table_size = static_cast<std::uint32_t>(*t);
+        }
+    }
+    if (const auto ct = field.child("conntrack"); r.expect_map(ct)) {
+        r.reject_unknown_fields(
+            ct, {"tcpEstablishedSeconds", "tcpClosingSeconds", "udpSeconds", "icmpSeconds"});
+        const auto read = [&](std::string_view name, std::uint32_t& into) {
+            if (auto v = r.read_integer(ct.child(name), 1, max_timeout_seconds))
+                into = static_cast<std::uint32_t>(*v);
+        };
+        read("tcpEstablishedSeconds", f.conntrack.tcp_established);
+        read("tcpClosingSeconds", f.conntrack.tcp_closing);
+        read("udpSeconds", f.conntrack.udp);
+        read("icmpSeconds", f.conntrack.icmp);
+        if (f.conntrack.tcp_closing > f.conntrack.tcp_established)
+            r.report(ct.child("tcpClosingSeconds").present() ? ct.child("tcpClosingSeconds")
+                                                             : ct.child("tcpEstablishedSeconds"),
+                     fmt::format(
+                         "a closing TCP connection ({} s) would outlive an established one ({} s)",
+                         f.conntrack.tcp_closing, f.conntrack.tcp_established));
+    }
+    return f;
 }
 
 } // namespace detail
@@ -119,8 +160,11 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
         return result;
     }
     if (documents.documents.size() != 1) {
-        result.errors.push_back({{source, 1, 1}, "", "", fmt::format("expected one YAML document, found {}",
-                                                                      documents.documents.size())});
+        result.errors.push_back(
+            {{source, 1, 1},
+             "",
+             "",
+             fmt::format("expected one YAML document, found {}", documents.documents.size())});
         return result;
     }
     yaml::FieldReader r(source, result.errors);
@@ -130,11 +174,14 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
     r.reject_unknown_fields(doc, {"apiVersion", "kind", "metadata", "spec"});
 
     ClusterSchema schema;
-    if (const auto v = r.read_string(doc.child("apiVersion")); r.require(doc.child("apiVersion")) && v &&
-                                                                 *v != schema_api_version)
-        r.report(doc.child("apiVersion"), fmt::format("{:?} is not supported (expected {})", *v, schema_api_version));
-    if (const auto k = r.read_string(doc.child("kind")); r.require(doc.child("kind")) && k && *k != schema_kind)
-        r.report(doc.child("kind"), fmt::format("{:?} is not a cluster schema (expected {})", *k, schema_kind));
+    if (const auto v = r.read_string(doc.child("apiVersion"));
+        r.require(doc.child("apiVersion")) && v && *v != schema_api_version)
+        r.report(doc.child("apiVersion"),
+                 fmt::format("{:?} is not supported (expected {})", *v, schema_api_version));
+    if (const auto k = r.read_string(doc.child("kind"));
+        r.require(doc.child("kind")) && k && *k != schema_kind)
+        r.report(doc.child("kind"),
+                 fmt::format("{:?} is not a cluster schema (expected {})", *k, schema_kind));
     const auto metadata = doc.child("metadata");
     if (r.require_map(metadata)) {
         r.reject_unknown_fields(metadata, {"name"});
@@ -144,9 +191,12 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             r.name_object(fmt::format("{} {}", schema_kind, schema.name));
             // The name goes into generated sources and file names.
             if (!detail::is_dns_label(*text))
-                r.report(name, fmt::format("{:?} is not a DNS label (1-63 of a-z, 0-9 and '-', starting and ending "
-                                           "with a letter or digit)",
-                                           *text));
+                r.report(
+                    name,
+                    fmt::format(
+                        "{:?} is not a DNS label (1-63 of a-z, 0-9 and '-', starting and ending "
+                        "with a letter or digit)",
+                        *text));
         } else if (!name.present() || name.node().IsScalar()) { // else reported as not a string
             r.report(name, "required");
         }
@@ -154,22 +204,31 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
 
     const auto spec = doc.child("spec");
     if (r.require_map(spec)) {
-        r.reject_unknown_fields(spec, {"families", "socketHooks", "maps"});
+        r.reject_unknown_fields(spec, {"families", "socketHooks", "tcPrograms", "maps", "features",
+                                       "identity", "baselinePolicy"});
         if (r.require(spec.child("families")))
-            schema.families = detail::read_name_set<net::Family>(r, spec.child("families"), detail::parse_family,
-                                                                 {"IPv4", "IPv6"});
+            schema.families = detail::read_choice_set<net::Family>(
+                r, spec.child("families"),
+                std::initializer_list<net::Family>{net::Family::ipv4, net::Family::ipv6});
         if (spec.child("families").present() && spec.child("families").node().IsSequence() &&
             spec.child("families").node().size() == 0)
             r.report(spec.child("families"), "at least one family is required");
 
         if (spec.child("socketHooks").present())
-            schema.hooks = detail::read_name_set<SocketHook>(r, spec.child("socketHooks"), detail::parse_hook,
-                                                             {"connect", "sendmsg", "recvmsg", "getpeername"});
+            schema.hooks = detail::read_choice_set<SocketHook>(
+                r, spec.child("socketHooks"),
+                std::initializer_list<SocketHook>{SocketHook::connect, SocketHook::sendmsg,
+                                                  SocketHook::recvmsg, SocketHook::getpeername});
         else
-            schema.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg, SocketHook::getpeername};
-        if (schema.hooks.contains(SocketHook::sendmsg) && !schema.hooks.contains(SocketHook::recvmsg))
-            r.report(spec.child("socketHooks"), "sendmsg needs recvmsg, or UDP replies would come from the "
-                                                "backend's address instead of the Service's");
+            schema.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
+                            SocketHook::getpeername};
+        if (schema.hooks.contains(SocketHook::sendmsg) &&
+            !schema.hooks.contains(SocketHook::recvmsg))
+            r.report(spec.child("socketHooks"),
+                     "sendmsg needs recvmsg, or UDP replies would come from the "
+                     "backend's address instead of the Service's");
+        schema.tc_programs =
+            detail::read_choice_set<TcProgram>(r, spec.child("tcPrograms"), all_tc_programs);
 
         std::vector<std::string_view> map_names;
         for (const auto& d : map_defaults) {
@@ -183,10 +242,28 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
                 if (!schema.maps.contains(name) || !r.require_map(settings))
                     continue;
                 r.reject_unknown_fields(settings, {"capacity"});
-                if (auto c = r.read_integer(settings.child("capacity"), min_capacity, max_capacity))
-                    schema.maps[name].capacity = static_cast<std::uint32_t>(*c);
+                const auto& d = *std::find_if(std::begin(map_defaults), std::end(map_defaults),
+                                              [&](const MapDefault& m) { return m.name == name; });
+                const auto capacity = settings.child("capacity");
+                if (auto c = r.read_integer(capacity, std::numeric_limits<std::int64_t>::min(),
+                                            std::numeric_limits<std::int64_t>::max())) {
+                    if (*c < d.minimum)
+                        r.report(capacity,
+                                 fmt::format("{} is below the minimum {}", *c, d.minimum));
+                    else if (*c > max_capacity)
+                        r.report(capacity,
+                                 fmt::format("{} is above the maximum {}", *c, max_capacity));
+                    else
+                        schema.maps[name].capacity = static_cast<std::uint32_t>(*c);
+                }
             }
         }
+        schema.features = detail::read_features(r, spec.child("features"));
+        schema.identity = detail::read_identity_schema(r, spec.child("identity"));
+        schema.baseline_policy = detail::read_baseline_policy(
+            r, spec.child("baselinePolicy"),
+            {schema.identity, schema.families, schema.tc_programs.contains(TcProgram::podIngress),
+             schema.tc_programs.contains(TcProgram::podEgress)});
     }
     if (result.errors.empty())
         result.schema = std::move(schema);
@@ -194,12 +271,10 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
 }
 
 inline SchemaResult load_cluster_schema(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    const auto text = read_file_contents(path);
+    if (!text)
         return {std::nullopt, {Diagnostic{{path.string(), 0, 0}, "", "", "cannot read the file"}}};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return decode_cluster_schema(text.str(), path.string());
+    return decode_cluster_schema(*text, path.string());
 }
 
 } // namespace kpr::schema

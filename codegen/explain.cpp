@@ -1,0 +1,75 @@
+// The text of `kpr-gen explain`.
+#include "codegen/explain.hpp"
+
+#include <bit>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "codegen/schema_coverage.hpp"
+
+namespace kpr::codegen {
+namespace {
+
+std::string mebibytes(std::uint64_t bytes) {
+    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+std::uint64_t round8(std::uint64_t n) {
+    return (n + 7) / 8 * 8;
+}
+
+// "cgroup/connect4" -> "cgroup connect (IPv4)": the hook a section attaches to.
+std::string hook_of(std::string_view section) {
+    const auto slash = section.find('/');
+    if (slash == std::string_view::npos)
+        return std::string(section);
+    auto hook = section.substr(slash + 1);
+    const char family = hook.empty() ? ' ' : hook.back();
+    if (family == '4' || family == '6')
+        return fmt::format("{} {} (IPv{}), spec.socketHooks", section.substr(0, slash),
+                           hook.substr(0, hook.size() - 1), family);
+    return fmt::format("{} {}", section.substr(0, slash), hook);
+}
+
+} // namespace
+
+std::uint64_t estimated_map_bytes(const PlannedMap& map) {
+    const std::uint64_t element = 48 + round8(map.key.size) + round8(map.value.size);
+    return element * map.capacity + 16 * std::bit_ceil(std::uint64_t{map.capacity});
+}
+
+std::string explain_datapath(const schema::ClusterSchema& schema, const DatapathBuild& build) {
+    const auto plan = plan_maps(schema);
+    std::vector<std::string_view> families;
+    for (auto f : schema.families)
+        families.push_back(net::to_string(f));
+    std::string out =
+        fmt::format("data path \"{}\" (schema {})\n  families: {}\n  object: {} ({})\n\nmaps:\n",
+                    schema.name, build.contents.schema_hash, fmt::join(families, ", "),
+                    build.object.filename().string(), build.contents.object_hash);
+    std::uint64_t total = 0;
+    for (const auto& map : plan) {
+        const auto bytes = estimated_map_bytes(map);
+        total += bytes;
+        out += fmt::format("  {:<13} {:<22} key {:>2} B  value {:>2} B  capacity {:>8}  ~{:>9}  "
+                           "(spec.maps.{}, {})\n",
+                           map.name, layout::c_map_type(map.type), map.key.size, map.value.size,
+                           map.capacity, mebibytes(bytes), map.capacity_name,
+                           net::to_string(map.family));
+    }
+    out += fmt::format("  total ~{} of kernel memory, all preallocated\n\nprograms:\n",
+                       mebibytes(total));
+    for (const auto& p : build.contents.programs)
+        out += fmt::format("  {:<16} {:<22} {:>4} instructions  ({})\n", p.name, p.section,
+                           p.instructions, hook_of(p.section));
+    const auto unbuilt = unbuilt_requests(schema);
+    out += "\nvalidated, not built yet:\n";
+    if (unbuilt.empty())
+        out += "  nothing: the schema asks only for what this kpr-gen builds\n";
+    for (const auto& line : unbuilt)
+        out += fmt::format("  {}\n", line);
+    return out;
+}
+
+} // namespace kpr::codegen
