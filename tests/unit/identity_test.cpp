@@ -82,19 +82,26 @@ TEST(Identity, CanonicalTextIsInjectiveAcrossSources) {
 
 TEST(Identity, RelevantKeys) {
     const IdentityConfig defaults;
-    EXPECT_TRUE(defaults.relevant("app"));
-    EXPECT_TRUE(defaults.relevant("kubernetes.io/metadata.name"));
-    EXPECT_FALSE(defaults.relevant("pod-template-hash"));
-    EXPECT_FALSE(defaults.relevant("controller-revision-hash"));
+    EXPECT_TRUE(defaults.pod_label_relevant("app"));
+    EXPECT_TRUE(defaults.namespace_label_relevant("kubernetes.io/metadata.name"));
+    EXPECT_FALSE(defaults.pod_label_relevant("pod-template-hash"));
+    EXPECT_FALSE(defaults.pod_label_relevant("controller-revision-hash"));
 
     IdentityConfig narrow;
-    narrow.label_keys = {"app", "example.com/*"};
+    narrow.pod_label_keys = {"app", "example.com/*"};
+    narrow.namespace_label_keys = {"team"};
     narrow.excluded_label_keys = {"example.com/build"};
-    EXPECT_TRUE(narrow.relevant("app"));
-    EXPECT_TRUE(narrow.relevant("example.com/team"));
-    EXPECT_FALSE(narrow.relevant("example.com/build"));
-    EXPECT_FALSE(narrow.relevant("tier"));
-    EXPECT_EQ(narrow.relevant_labels({{"app", "a"}, {"tier", "t"}, {"example.com/team", "x"}}),
+    EXPECT_TRUE(narrow.pod_label_relevant("app"));
+    EXPECT_TRUE(narrow.pod_label_relevant("example.com/team"));
+    EXPECT_FALSE(narrow.pod_label_relevant("example.com/build"));
+    EXPECT_FALSE(narrow.pod_label_relevant("tier"));
+    EXPECT_FALSE(narrow.pod_label_relevant("team"));
+    EXPECT_TRUE(narrow.namespace_label_relevant("team"));
+    EXPECT_FALSE(narrow.namespace_label_relevant("app"));
+    EXPECT_EQ(
+        narrow.relevant_namespace_labels({{"team", "a"}, {"kubernetes.io/metadata.name", "x"}}),
+        (k8s::Labels{{"team", "a"}}));
+    EXPECT_EQ(narrow.relevant_pod_labels({{"app", "a"}, {"tier", "t"}, {"example.com/team", "x"}}),
               (k8s::Labels{{"app", "a"}, {"example.com/team", "x"}}));
 }
 
@@ -150,6 +157,27 @@ TEST(Identity, RangeExhaustionIsReportedAndThosePodsLeftOut) {
     EXPECT_NE(state.diagnostics[0].message.find("no label identity left in 100-100"),
               std::string::npos)
         << state.diagnostics[0].str();
+}
+
+TEST(Identity, UnusableConfigurationIsRefusedWithEveryProblem) {
+    EXPECT_EQ(identity_config_problems(IdentityConfig{}), std::vector<std::string>{});
+    IdentityConfig bad;
+    bad.label_range = {500, 100};
+    bad.cidr_range = {0x10000, 0x20000};
+    bad.reserved.remote_node = bad.reserved.world;
+    bad.reserved.unmanaged = 0x10001;
+    bad.reserved.host = 0;
+    EXPECT_EQ(
+        identity_config_problems(bad),
+        (std::vector<std::string>{"the label identity range 500-100 is empty or starts at 0",
+                                  "reserved identity host is 0, which means any peer",
+                                  "reserved identity unmanaged (65537) is inside the CIDR range",
+                                  "reserved identities world and remote-node are both 2"}));
+    EXPECT_THROW(compile_policy({}, "n", bad), std::invalid_argument);
+    IdentityConfig overlapping;
+    overlapping.cidr_range = {0x7fff00, 0x8fffff};
+    EXPECT_EQ(identity_config_problems(overlapping),
+              std::vector<std::string>{"the label and CIDR identity ranges overlap"});
 }
 
 } // namespace

@@ -85,22 +85,22 @@ TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
     EXPECT_TRUE(IdentityConfig{}.label_range.contains(web));
 
     const Ipcache expected = {
-        {cidr("0.0.0.0/0"), {reserved.world_ipv4, reserved.world_ipv4}},
-        {cidr("::/0"), {reserved.world_ipv6, reserved.world_ipv6}},
+        {cidr("0.0.0.0/0"), {reserved.world, reserved.world}},
+        {cidr("::/0"), {reserved.world, reserved.world}},
         {cidr("10.0.0.0/16"), {block, block}},
         {cidr("10.0.2.0/24"), {except, except}},
         {cidr("10.0.1.5/32"), {web, block}},
-        {cidr("fd00::5/128"), {web, reserved.world_ipv6}},
+        {cidr("fd00::5/128"), {web, reserved.world}},
         {cidr("10.0.2.7/32"),
          {state.label_identities.at({"shop",
                                      {{"app", "db"}},
                                      {{"kubernetes.io/metadata.name", "shop"}, {"team", "red"}}}),
           except}},
-        {cidr("192.168.0.1/32"), {reserved.host, reserved.world_ipv4}},
-        {cidr("fd01::1/128"), {reserved.host, reserved.world_ipv6}},
-        {cidr("192.168.0.2/32"), {reserved.remote_node, reserved.world_ipv4}},
+        {cidr("192.168.0.1/32"), {reserved.host, reserved.world}},
+        {cidr("fd01::1/128"), {reserved.host, reserved.world}},
+        {cidr("192.168.0.2/32"), {reserved.remote_node, reserved.world}},
         {cidr("192.168.0.3/32"),
-         {reserved.remote_node, reserved.world_ipv4}}, // host-network pod on node-2
+         {reserved.remote_node, reserved.world}}, // host-network pod on node-2
     };
     EXPECT_EQ(state.ipcache, expected);
     // Only node-1's pod is an endpoint here; the finished one is none.
@@ -111,7 +111,7 @@ TEST_F(PolicyCompilerTest, IpcacheHoldsPodsNodesAndPolicyBlocks) {
     // The longest match decides: inside the except, the except's identity.
     EXPECT_EQ(lookup_ipcache(state.ipcache, ip("10.0.2.99"))->identity, except);
     EXPECT_EQ(lookup_ipcache(state.ipcache, ip("10.0.3.1"))->identity, block);
-    EXPECT_EQ(lookup_ipcache(state.ipcache, ip("8.8.8.8"))->identity, reserved.world_ipv4);
+    EXPECT_EQ(lookup_ipcache(state.ipcache, ip("8.8.8.8"))->identity, reserved.world);
 }
 
 TEST_F(PolicyCompilerTest, AddressClaimedTwiceIsReportedAndTheFirstKeepsIt) {
@@ -229,7 +229,7 @@ TEST_F(PolicyCompilerTest, SelectorOnIrrelevantLabelIsReportedAndMatchesNothing)
     - podSelector: {matchLabels: {track: canary}}
 )"));
     IdentityConfig config;
-    config.label_keys = {"app", "kubernetes.io/metadata.name"};
+    config.pod_label_keys = {"app"};
     const PolicyState state = compile_policy(c_.input, "node-1", config);
     ASSERT_EQ(state.diagnostics.size(), 1u);
     EXPECT_EQ(state.diagnostics[0].str(), "policies.yaml:1:1: NetworkPolicy shop/from-canary: "

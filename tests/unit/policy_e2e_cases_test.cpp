@@ -537,6 +537,19 @@ TEST_F(NetpolE2E, PolicyInAnotherNamespaceSelectsNothingHere) {
            {{"y/a", "x/a", tcp80, true}, {"y/a", "z/a", tcp80, false}});
 }
 
+TEST_F(NetpolE2E, AllIpv4AddressesLeaveIpv6Out) {
+    verify(network_policy("y", "from-all-ipv4", R"(
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock: {cidr: 0.0.0.0/0}
+)"),
+           {{"203.0.113.5", "y/a", tcp80, true},
+            {"x/a", "y/a", tcp80, true},
+            {"2001:db8::5", "fd00:1:2::1", tcp80, false},
+            {"fd00:1:1::1", "fd00:1:2::1", tcp80, false}});
+}
+
 // Updates: the compiler is a function of the cluster state, so an update
 // is a compile of the new state; these check that label changes move pods
 // and namespaces in and out of policies as the upstream cases expect.

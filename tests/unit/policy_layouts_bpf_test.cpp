@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -20,21 +22,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::vector<layout::LayoutDescription> policy_layouts() {
+    return {layout::describe<layout::IpcacheKey4>(),   layout::describe<layout::IpcacheKey6>(),
+            layout::describe<layout::IpcacheValue>(),  layout::describe<layout::EndpointKey>(),
+            layout::describe<layout::EndpointValue>(), layout::describe<layout::PolicyKey>(),
+            layout::describe<layout::PolicyValue>()};
+}
+
 std::string policy_layouts_c() {
     std::string text = "#include \"lib/common.h\"\n";
-    for (const layout::LayoutDescription& d :
-         {layout::describe<layout::IpcacheKey4>(), layout::describe<layout::IpcacheKey6>(),
-          layout::describe<layout::IpcacheValue>(), layout::describe<layout::EndpointKey>(),
-          layout::describe<layout::EndpointValue>(), layout::describe<layout::PolicyKey>(),
-          layout::describe<layout::PolicyValue>()})
+    for (const layout::LayoutDescription& d : policy_layouts())
         text += emit_c_layout(d);
     return text;
 }
 
-// Compiles source for the BPF target in-process; the compiler's diagnostics
-// on failure. Only the emitted _Static_asserts check the layouts here (no
-// cross-check list), since they are what a TC program including them gets.
-std::string compile_for_bpf(const std::string& source) {
+// Compiles source for the BPF target, cross-checking clang's record layout
+// of `layouts` against the C++ declarations; the compiler's diagnostics on
+// failure.
+std::string compile_for_bpf(const std::string& source,
+                            std::vector<layout::LayoutDescription> layouts = {}) {
     std::string pattern = (fs::temp_directory_path() / "kpr-policy-layouts-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr)
         return "cannot make a temporary directory";
@@ -42,7 +48,8 @@ std::string compile_for_bpf(const std::string& source) {
     std::string problem;
     try {
         compile_bpf_object({KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
-                           {source, dir / "layouts.bpf.c", {}, {}}, dir / "layouts.bpf.o");
+                           {source, dir / "layouts.bpf.c", std::move(layouts), {}},
+                           dir / "layouts.bpf.o");
     } catch (const CompileError& e) {
         problem = e.what();
     }
@@ -54,7 +61,7 @@ TEST(PolicyLayoutsBpf, EmittedStructsCompileWithTheirChecks) {
     const std::string source = policy_layouts_c();
     EXPECT_NE(source.find("struct kpr_policy_key {\n\t__u32 endpoint_id;"), std::string::npos)
         << source;
-    EXPECT_EQ(compile_for_bpf(source), "");
+    EXPECT_EQ(compile_for_bpf(source, policy_layouts()), "");
 }
 
 TEST(PolicyLayoutsBpf, AMovedFieldIsRefusedByTheBpfCompiler) {
@@ -63,6 +70,7 @@ TEST(PolicyLayoutsBpf, AMovedFieldIsRefusedByTheBpfCompiler) {
     const auto at = source.find(original);
     ASSERT_NE(at, std::string::npos);
     source.replace(at, original.size(), "\t__u8 proto;\n\t__u16 direction;\n");
+    // Without the record-layout cross-check, the emitted asserts alone refuse it.
     const std::string problem = compile_for_bpf(source);
     EXPECT_NE(problem.find("struct kpr_policy_key: offset of"), std::string::npos) << problem;
 }

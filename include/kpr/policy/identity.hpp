@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,12 +30,13 @@ namespace kpr::policy {
 using Identity = std::uint32_t;
 inline constexpr Identity any_identity = 0;
 
+// The defaults are the cluster schema's (schema/identity_schema.hpp), which
+// follow Cilium's numbering.
 struct ReservedIdentities {
     Identity host = 1;        // the node this datapath runs on (and its host-network pods)
-    Identity remote_node = 2; // any other node's addresses
-    Identity world_ipv4 = 3;  // an IPv4 address no known prefix covers
-    Identity world_ipv6 = 4;  // an IPv6 address no known prefix covers
-    Identity unmanaged = 5;   // a pod the label range had no number left for
+    Identity world = 2;       // an address no pod, node or policy block holds
+    Identity unmanaged = 3;   // a pod the label range had no number left for
+    Identity remote_node = 6; // any other node's addresses
 
     bool operator==(const ReservedIdentities&) const = default;
 };
@@ -49,10 +51,12 @@ struct IdentityRange {
 };
 
 struct IdentityConfig {
-    // Label keys that count towards a pod's or namespace's identity: an
-    // exact key, or a prefix ending in '*' ("*" alone: every key) ...
-    std::vector<std::string> label_keys{"*"};
-    // ... unless excluded here (same forms). The defaults drop labels that
+    // Label keys that count towards identity, of the pod and of its
+    // namespace: an exact key, or a prefix ending in '*' ("*" alone: every
+    // key), as the schema's pod_label_keys and namespace_label_keys ...
+    std::vector<std::string> pod_label_keys{"*"};
+    std::vector<std::string> namespace_label_keys{"*"};
+    // ... unless excluded here (same forms, both kinds). The defaults drop labels that
     // controllers make unique per pod or per rollout, which would give every
     // pod an identity of its own and no selector uses.
     std::vector<std::string> excluded_label_keys{
@@ -66,35 +70,84 @@ struct IdentityConfig {
         "controller-uid",
     };
     ReservedIdentities reserved;
-    // Far apart and large, so that hashing rarely collides (see
-    // docs/policy.md); both above every reserved number.
-    IdentityRange label_range{0x00010000, 0x7fffffff};
-    IdentityRange cidr_range{0x80000000, 0xfffffffe};
+    // Within the schema's 24-bit identity space, above its reserved
+    // numbers (first_allocated 256), half each: hashing then collides
+    // rarely (see docs/policy.md), and collisions are settled alike everywhere.
+    IdentityRange label_range{0x000100, 0x7fffff};
+    IdentityRange cidr_range{0x800000, 0xffffff};
 
-    // Whether key counts towards identity.
-    bool relevant(std::string_view key) const {
-        const auto matches = [&](const std::vector<std::string>& patterns) {
-            for (const std::string& pattern : patterns) {
-                if (!pattern.empty() && pattern.back() == '*') {
-                    if (key.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1)))
-                        return true;
-                } else if (key == pattern) {
-                    return true;
-                }
-            }
-            return false;
-        };
-        return matches(label_keys) && !matches(excluded_label_keys);
+    // Whether a pod label key, or a namespace label key, counts towards identity.
+    bool pod_label_relevant(std::string_view key) const {
+        return matches(pod_label_keys, key) && !matches(excluded_label_keys, key);
+    }
+    bool namespace_label_relevant(std::string_view key) const {
+        return matches(namespace_label_keys, key) && !matches(excluded_label_keys, key);
     }
 
-    k8s::Labels relevant_labels(const k8s::Labels& labels) const {
+    k8s::Labels relevant_pod_labels(const k8s::Labels& labels) const {
+        return filter(labels, &IdentityConfig::pod_label_relevant);
+    }
+    k8s::Labels relevant_namespace_labels(const k8s::Labels& labels) const {
+        return filter(labels, &IdentityConfig::namespace_label_relevant);
+    }
+
+  private:
+    static bool matches(const std::vector<std::string>& patterns, std::string_view key) {
+        for (const std::string& pattern : patterns) {
+            if (!pattern.empty() && pattern.back() == '*') {
+                if (key.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1)))
+                    return true;
+            } else if (key == pattern) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    k8s::Labels filter(const k8s::Labels& labels,
+                       bool (IdentityConfig::*relevant)(std::string_view) const) const {
         k8s::Labels out;
         for (const auto& [key, value] : labels)
-            if (relevant(key))
+            if ((this->*relevant)(key))
                 out.emplace(key, value);
         return out;
     }
 };
+
+// What is wrong with a configuration, one message each; empty when it is
+// usable: ranges non-empty and apart from each other, reserved numbers
+// distinct, non-zero and outside both ranges.
+inline std::vector<std::string> identity_config_problems(const IdentityConfig& config) {
+    std::vector<std::string> out;
+    const std::pair<std::string_view, IdentityRange> ranges[] = {{"label", config.label_range},
+                                                                 {"CIDR", config.cidr_range}};
+    for (const auto& [name, range] : ranges)
+        if (range.first == any_identity || range.first > range.last)
+            out.push_back(fmt::format("the {} identity range {}-{} is empty or starts at 0", name,
+                                      range.first, range.last));
+    if (config.label_range.first <= config.cidr_range.last &&
+        config.cidr_range.first <= config.label_range.last)
+        out.push_back("the label and CIDR identity ranges overlap");
+    const ReservedIdentities& r = config.reserved;
+    const std::pair<std::string_view, Identity> reserved[] = {{"host", r.host},
+                                                              {"world", r.world},
+                                                              {"unmanaged", r.unmanaged},
+                                                              {"remote-node", r.remote_node}};
+    for (std::size_t i = 0; i < std::size(reserved); ++i) {
+        const auto& [name, id] = reserved[i];
+        if (id == any_identity)
+            out.push_back(fmt::format("reserved identity {} is 0, which means any peer", name));
+        for (const auto& [range_name, range] : ranges)
+            if (range.contains(id))
+                out.push_back(fmt::format("reserved identity {} ({}) is inside the {} range", name,
+                                          id, range_name));
+        for (std::size_t j = 0; j < i; ++j)
+            if (reserved[j].second == id)
+                out.push_back(fmt::format("reserved identities {} and {} are both {}",
+                                          reserved[j].first, name, id));
+    }
+    return out;
+}
 
 // The labels an identity stands for: those a NetworkPolicy peer selector
 // can be decided on.

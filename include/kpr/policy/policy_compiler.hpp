@@ -31,6 +31,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -123,7 +124,7 @@ class Compilation {
   private:
     void index_namespaces() {
         for (const k8s::Namespace& ns : input_.namespaces)
-            namespace_labels_[ns.meta.name] = config_.relevant_labels(ns.meta.labels);
+            namespace_labels_[ns.meta.name] = config_.relevant_namespace_labels(ns.meta.labels);
     }
 
     // A namespace kpr has no object for has the one label the API server
@@ -131,7 +132,8 @@ class Compilation {
     const k8s::Labels& namespace_labels(const std::string& name) {
         auto [it, added] = namespace_labels_.try_emplace(name);
         if (added)
-            it->second = config_.relevant_labels({{std::string(k8s::namespace_name_label), name}});
+            it->second =
+                config_.relevant_namespace_labels({{std::string(k8s::namespace_name_label), name}});
         return it->second;
     }
 
@@ -141,7 +143,7 @@ class Compilation {
         for (const k8s::Pod& pod : input_.pods) {
             if (!has_own_addresses(pod))
                 continue;
-            IdentityLabels labels{pod.meta.namespace_, config_.relevant_labels(pod.meta.labels),
+            IdentityLabels labels{pod.meta.namespace_, config_.relevant_pod_labels(pod.meta.labels),
                                   namespace_labels(pod.meta.namespace_)};
             std::string text = labels.canonical_text();
             by_text.try_emplace(text, std::move(labels));
@@ -190,11 +192,12 @@ class Compilation {
     // than more than it says.
     bool selector_decidable(const k8s::NetworkPolicy& policy,
                             const std::optional<k8s::LabelSelector>& selector,
+                            bool (IdentityConfig::*relevant)(std::string_view) const,
                             const std::string& field) {
         if (!selector)
             return true;
         for (const std::string& key : selector->keys())
-            if (!config_.relevant(key)) {
+            if (!(config_.*relevant)(key)) {
                 report(policy, field,
                        fmt::format("label key {:?} is not identity-relevant (see the identity "
                                    "configuration), so this peer is compiled to match nothing",
@@ -262,12 +265,13 @@ class Compilation {
                 out.blocks.push_back(&*peer.ip_block);
                 for (const net::Prefix& prefix : peer.ip_block->except)
                     prefixes_.insert(prefix);
-                if (peer.ip_block->cidr.length() != 0)
-                    prefixes_.insert(peer.ip_block->cidr);
+                prefixes_.insert(peer.ip_block->cidr);
                 continue;
             }
-            if (!selector_decidable(policy, peer.pod_selector, peer_field + ".podSelector") ||
+            if (!selector_decidable(policy, peer.pod_selector, &IdentityConfig::pod_label_relevant,
+                                    peer_field + ".podSelector") ||
                 !selector_decidable(policy, peer.namespace_selector,
+                                    &IdentityConfig::namespace_label_relevant,
                                     peer_field + ".namespaceSelector"))
                 continue;
             const std::set<Identity>& matched = selector_peers(peer, policy.meta.namespace_);
@@ -369,27 +373,22 @@ class Compilation {
                 state_.cidr_identities.emplace(prefix, it->second);
     }
 
-    Identity world(net::Family family) const {
-        return family == net::Family::ipv4 ? config_.reserved.world_ipv4
-                                           : config_.reserved.world_ipv6;
-    }
-
     // The CIDR identity of the most specific policy block holding address.
     Identity cidr_identity_of(const net::Address& address) const {
-        for (int length = net::address_bits(address.family()); length > 0; --length)
+        for (int length = net::address_bits(address.family()); length >= 0; --length)
             if (auto it = state_.cidr_identities.find(
                     net::Prefix(address, static_cast<std::uint8_t>(length)));
                 it != state_.cidr_identities.end())
                 return it->second;
-        return world(address.family());
+        return config_.reserved.world;
     }
 
     void build_ipcache() {
         Ipcache& ipcache = state_.ipcache;
-        const net::Prefix all4(*net::Address::parse("0.0.0.0"), 0);
-        const net::Prefix all6(*net::Address::parse("::"), 0);
-        ipcache[all4] = {world(net::Family::ipv4), world(net::Family::ipv4)};
-        ipcache[all6] = {world(net::Family::ipv6), world(net::Family::ipv6)};
+        // Every address has an entry: world, unless a policy names the /0.
+        const Identity world = config_.reserved.world;
+        ipcache[net::Prefix(*net::Address::parse("0.0.0.0"), 0)] = {world, world};
+        ipcache[net::Prefix(*net::Address::parse("::"), 0)] = {world, world};
         for (const auto& [prefix, identity] : state_.cidr_identities)
             ipcache[prefix] = {identity, identity};
 
@@ -425,12 +424,10 @@ class Compilation {
     }
 
     // The CIDR identities an ipBlock matches: every block in the ipcache
-    // inside its cidr and not inside an except (the world identity too, for
-    // a /0). An address matches the ipBlock exactly when its longest match
-    // is one of these.
+    // inside its cidr (itself included) and not inside an except. An
+    // address matches the ipBlock exactly when its longest match is one of
+    // these.
     void add_block_identities(const k8s::IpBlock& block, std::set<Identity>& out) const {
-        if (block.cidr.length() == 0)
-            out.insert(world(block.cidr.family()));
         for (auto it = state_.cidr_identities.lower_bound(block.cidr);
              it != state_.cidr_identities.end() && block.cidr.contains(it->first); ++it) {
             bool excepted = false;
@@ -519,9 +516,19 @@ class Compilation {
 
 } // namespace detail
 
-// The desired policy state of node local_node.
+// The desired policy state of node local_node. An unusable identity
+// configuration (identity_config_problems) throws std::invalid_argument
+// naming every problem: it would number identities wrongly everywhere, and
+// the caller should keep what it programmed before.
 inline PolicyState compile_policy(const PolicyInput& input, std::string_view local_node,
                                   const IdentityConfig& config = {}) {
+    if (const std::vector<std::string> problems = identity_config_problems(config);
+        !problems.empty()) {
+        std::string message = "unusable identity configuration:";
+        for (const std::string& problem : problems)
+            message += " " + problem + ";";
+        throw std::invalid_argument(message);
+    }
     return detail::Compilation(input, local_node, config).run();
 }
 
