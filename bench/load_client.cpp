@@ -1,15 +1,18 @@
 // kpr-bench-load: the benchmark's load generator, run inside the client pod's
 // network namespace (and, for kpr, the cgroup its socket programs are
-// attached to). A few exchanges run in parallel from one epoll loop:
+// attached to). It stays up for a whole size of the benchmark and runs one
+// measurement per request line on stdin, so the harness can alternate short
+// runs of every mode. A few exchanges run in parallel from one epoll loop:
 //   tcp  connect, one request line, one reply line, close (netperf's TCP_CRR);
 //        the connect latency is from connect() until the socket is writable.
 //   udp  one datagram to the target, one datagram back (netperf's UDP_RR),
 //        each slot on its own unconnected socket; latency is the round trip.
-// Each exchange goes to a target drawn uniformly from --targets ("ip port"
-// lines). Only exchanges that finish after the warm-up count. It prints one
-// line: "result completed=... errors=... rate=... p50_us=... p99_us=...
-// responders=... elapsed_ms=..." followed by "error <errno name> <count>"
-// lines. Every exchange gives up after two seconds, so it always ends.
+// Each exchange goes to a target drawn uniformly from the request's targets
+// file ("ip port" lines). Only exchanges that finish after the warm-up count.
+// Each run prints "result completed=... errors=... rate=... p50_us=...
+// p99_us=... responders=... elapsed_ms=...", "error <errno name> <count>" and
+// "responder <name> <count>" lines, then "end". Every exchange gives up after
+// two seconds, so every run ends.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,9 +26,11 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -83,7 +88,6 @@ struct Options {
     int duration_ms = 1000;
     int warmup_ms = 100;
     long max_count = 0; // 0: as many as the duration allows
-    std::string cgroup;
     std::uint64_t seed = 1;
 };
 
@@ -97,8 +101,8 @@ struct Tally {
 
 class LoadGenerator {
   public:
-    LoadGenerator(const Options& options, std::vector<sockaddr_in> targets)
-        : options_(options), targets_(std::move(targets)), random_(options.seed),
+    LoadGenerator(const Options& options, const std::vector<sockaddr_in>& targets)
+        : options_(options), targets_(targets), random_(options.seed),
           pick_(0, targets_.size() - 1), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
           slots_(static_cast<std::size_t>(options.parallel)) {
         if (!epoll_)
@@ -283,7 +287,7 @@ class LoadGenerator {
     }
 
     const Options& options_;
-    std::vector<sockaddr_in> targets_;
+    const std::vector<sockaddr_in>& targets_;
     std::mt19937_64 random_;
     std::uniform_int_distribution<std::size_t> pick_;
     UniqueFd epoll_;
@@ -295,27 +299,49 @@ class LoadGenerator {
     Tally tally_;
 };
 
+// One run request: "run <targets file> <tcp|udp> <parallel> <duration ms> <warm-up ms> <count> <seed>".
+std::optional<Options> parse_request(const std::string& line) {
+    std::istringstream words(line);
+    std::string verb;
+    Options o;
+    if (!(words >> verb >> o.targets_file >> o.protocol >> o.parallel >> o.duration_ms >> o.warmup_ms >>
+          o.max_count >> o.seed) ||
+        verb != "run" || (o.protocol != "tcp" && o.protocol != "udp") || o.parallel < 1 || o.parallel > 256 ||
+        o.duration_ms < 1 || o.warmup_ms < 0 || o.max_count < 0)
+        return std::nullopt;
+    return o;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"kpr-bench-load: TCP connect-request-response-close or UDP request-response load"};
-    Options o;
-    app.add_option("--targets", o.targets_file, "file of \"ipv4 port\" lines; each exchange picks one at random")
-        ->required();
-    app.add_option("--protocol", o.protocol, "tcp or udp")->check(CLI::IsMember({"tcp", "udp"}));
-    app.add_option("--parallel", o.parallel, "exchanges in flight")->check(CLI::Range(1, 256));
-    app.add_option("--duration-ms", o.duration_ms, "measured time")->check(CLI::Range(1, 600000));
-    app.add_option("--warmup-ms", o.warmup_ms, "time before measuring")->check(CLI::Range(0, 60000));
-    app.add_option("--count", o.max_count, "stop after this many exchanges (0: no limit)");
-    app.add_option("--cgroup", o.cgroup, "cgroup v2 directory to join first");
-    app.add_option("--seed", o.seed, "random seed for the choice of targets");
+    CLI::App app{"kpr-bench-load: TCP connect-request-response-close or UDP request-response load, one run per "
+                 "request line on stdin"};
+    std::string cgroup;
+    app.add_option("--cgroup", cgroup, "cgroup v2 directory to join first");
     CLI11_PARSE(app, argc, argv);
     try {
-        if (!o.cgroup.empty())
-            join_cgroup(o.cgroup);
-        LoadGenerator generator(o, read_targets(o.targets_file));
-        generator.run();
-        generator.print();
+        if (!cgroup.empty())
+            join_cgroup(cgroup);
+        // Target lists are read once: the random-Services list has a line per Service.
+        std::map<std::string, std::vector<sockaddr_in>> targets;
+        fmt::print("ready\n");
+        std::fflush(stdout);
+        for (std::string line; std::getline(std::cin, line);) {
+            const auto request = parse_request(line);
+            if (!request)
+                throw std::runtime_error(fmt::format("bad request \"{}\": run <targets file> <tcp|udp> <parallel> "
+                                                     "<duration ms> <warm-up ms> <count> <seed>",
+                                                     line));
+            auto& list = targets[request->targets_file];
+            if (list.empty())
+                list = read_targets(request->targets_file);
+            LoadGenerator generator(*request, list);
+            generator.run();
+            generator.print();
+            fmt::print("end\n");
+            std::fflush(stdout);
+        }
         return 0;
     } catch (const std::exception& e) {
         fmt::print(stderr, "kpr-bench-load: {}\n", e.what());

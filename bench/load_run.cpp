@@ -1,4 +1,4 @@
-// Starting kpr-bench-load through nsenter and parsing its report.
+// Talking to kpr-bench-load: a request line per run, its report back.
 #include "load_run.hpp"
 
 #include <fstream>
@@ -9,7 +9,6 @@
 
 #include "bench_paths.hpp"
 #include "interruption.hpp"
-#include "testbed/command.hpp"
 
 namespace kpr::bench {
 namespace {
@@ -33,37 +32,46 @@ void write_targets(const std::filesystem::path& file, const std::vector<Target>&
         throw std::runtime_error(fmt::format("cannot write {}", file.string()));
 }
 
-LoadResult run_load(const Mode& mode, const std::filesystem::path& targets_file, std::string_view protocol,
-                    const LoadSettings& s, std::uint64_t seed) {
+LoadClient::LoadClient(const Mode& mode)
+    : process_(mode.node().client().ns.spawn(
+          {std::string(load_client_path), "--cgroup", mode.client_cgroup().path().string()})) {
+    process_.expect_line("ready", std::chrono::seconds(10));
+}
+
+LoadResult LoadClient::run(const std::filesystem::path& targets_file, std::string_view protocol,
+                           const LoadSettings& s, std::uint64_t seed) {
     check_interruption();
-    const auto output = testbed::run(mode.node().client().ns.enter(
-        {std::string(load_client_path), "--cgroup", mode.client_cgroup().path().string(), "--targets",
-         targets_file.string(), "--protocol", std::string(protocol), "--parallel", std::to_string(s.parallel),
-         "--duration-ms", std::to_string(s.duration_ms), "--warmup-ms", std::to_string(s.warmup_ms), "--count",
-         std::to_string(s.count), "--seed", std::to_string(seed)}));
-    check_interruption();
+    process_.write_line(fmt::format("run {} {} {} {} {} {} {}", targets_file.string(), protocol, s.parallel,
+                                    s.duration_ms, s.warmup_ms, s.count, seed));
+    // Every exchange ends within two seconds of the run's end.
+    const auto limit = std::chrono::milliseconds(s.warmup_ms + s.duration_ms) + std::chrono::seconds(10);
     LoadResult result;
-    std::istringstream lines(output);
     bool seen = false;
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream words(line);
+    for (;;) {
+        const auto line = process_.read_line(limit);
+        check_interruption();
+        if (!line)
+            throw std::runtime_error("kpr-bench-load stopped answering (its complaint is above)");
+        if (*line == "end")
+            break;
+        std::istringstream words(*line);
         std::string kind, name;
         long count = 0;
         words >> kind;
         if (kind == "result") {
             seen = true;
-            result.completed = static_cast<long>(field(line, "completed"));
-            result.errors = static_cast<long>(field(line, "errors"));
-            result.rate = field(line, "rate");
-            result.p50_us = field(line, "p50_us");
-            result.p99_us = field(line, "p99_us");
-            result.responders = static_cast<int>(field(line, "responders"));
+            result.completed = static_cast<long>(field(*line, "completed"));
+            result.errors = static_cast<long>(field(*line, "errors"));
+            result.rate = field(*line, "rate");
+            result.p50_us = field(*line, "p50_us");
+            result.p99_us = field(*line, "p99_us");
+            result.responders = static_cast<int>(field(*line, "responders"));
         } else if (kind == "error" && words >> name >> count) {
             result.error_counts[name] = count;
         }
     }
     if (!seen)
-        throw std::runtime_error("kpr-bench-load printed no result line: " + output);
+        throw std::runtime_error("kpr-bench-load ended a run without a result line");
     return result;
 }
 

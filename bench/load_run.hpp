@@ -1,5 +1,6 @@
-// One load measurement: kpr-bench-load run in a mode's client pod (and the
-// mode's client cgroup) against a file of targets, and what it reported.
+// Load measurements in a mode's client pod: kpr-bench-load kept running in
+// the pod's namespace (and the mode's client cgroup) for a whole size, one
+// short run per request, so the harness can alternate modes quickly.
 #pragma once
 
 #include <cstdint>
@@ -9,13 +10,14 @@
 #include <string_view>
 
 #include "mode.hpp"
+#include "testbed/process.hpp"
 
 namespace kpr::bench {
 
 struct LoadSettings {
     int parallel = 4;
-    int duration_ms = 1000;
-    int warmup_ms = 150;
+    int duration_ms = 200;
+    int warmup_ms = 20;
     long count = 0; // stop after this many exchanges; 0: the duration decides
 };
 
@@ -32,7 +34,16 @@ struct LoadResult {
 // Writes targets as "ip port" lines.
 void write_targets(const std::filesystem::path& file, const std::vector<Target>& targets);
 
-LoadResult run_load(const Mode& mode, const std::filesystem::path& targets_file, std::string_view protocol,
-                    const LoadSettings& settings, std::uint64_t seed);
+class LoadClient {
+  public:
+    // Starts kpr-bench-load in the mode's client pod and cgroup.
+    explicit LoadClient(const Mode& mode);
+
+    LoadResult run(const std::filesystem::path& targets_file, std::string_view protocol,
+                   const LoadSettings& settings, std::uint64_t seed);
+
+  private:
+    testbed::Process process_;
+};
 
 } // namespace kpr::bench

@@ -2,8 +2,8 @@
 // (nft and legacy back ends) and nftables rule layouts, and against no load
 // balancer at all, side by side in one run on this machine. For each size N
 // it programs every mode from scratch (timed, cut off at a cap), then runs
-// interleaved TCP connect-request-response-close and UDP request-response
-// load through each (several repetitions, the modes' order rotating), then
+// TCP connect-request-response-close and UDP request-response load through
+// each in short runs, alternating modes (the order rotating every round), then
 // applies one endpoint change several times (timed). Results go to
 // <out>/results.json; bench/report.py turns them into a Markdown table and
 // plots. See docs/benchmarks.md.
@@ -40,10 +40,10 @@ using nlohmann::json;
 
 struct Options {
     std::vector<int> sizes{10, 100, 1000, 10000, 30000};
-    int repetitions = 3;
+    int repetitions = 10;
     int changes = 3;
-    int cap_seconds = 120;
-    LoadSettings load{.parallel = 4, .duration_ms = 800, .warmup_ms = 150, .count = 0};
+    int cap_seconds = 90;
+    LoadSettings load{.parallel = 4, .duration_ms = 250, .warmup_ms = 25, .count = 0};
     fs::path out = "bench/results";
     bool smoke = false;
     bool report = true;
@@ -122,6 +122,9 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
         for (Mode* mode : active)
             write_targets(scratch / fmt::format("{}-{}.targets", mode->name(), kind.name),
                           mode->targets(cluster, kind.set));
+    std::map<const Mode*, LoadClient> clients;
+    for (Mode* mode : active)
+        clients.emplace(mode, *mode);
     std::uint64_t seed = 1;
     for (int r = 0; r < o.repetitions; ++r)
         for (std::size_t k = 0; k < std::size(target_kinds); ++k) {
@@ -130,15 +133,24 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
             for (std::size_t m = 0; m < active.size(); ++m)
                 order.push_back(active[(m + static_cast<std::size_t>(r) + k) % active.size()]);
             for (Mode* mode : order) {
-                const auto result = run_load(*mode, scratch / fmt::format("{}-{}.targets", mode->name(), kind.name),
-                                             kind.protocol, o.load, seed++);
+                const auto result = clients.at(mode).run(
+                    scratch / fmt::format("{}-{}.targets", mode->name(), kind.name), kind.protocol, o.load, seed++);
                 json entry = load_json(result);
                 entry["repetition"] = r;
                 size["traffic"][kind.name][mode->name()].push_back(entry);
-                fmt::print("  {:10} {:16} rep {} {:9.0f}/s p50 {:7.1f} us p99 {:7.1f} us errors {}\n", kind.name,
-                           mode->name(), r, result.rate, result.p50_us, result.p99_us, result.errors);
-                std::fflush(stdout);
             }
+            std::fflush(stdout);
+        }
+    for (const auto& kind : target_kinds)
+        for (Mode* mode : active) {
+            std::vector<double> rates;
+            for (const auto& entry : size["traffic"][kind.name][mode->name()])
+                rates.push_back(entry["rate"].get<double>());
+            if (rates.empty())
+                continue;
+            std::ranges::sort(rates);
+            fmt::print("  {:10} {:16} median {:9.0f}/s over {} runs\n", kind.name, mode->name(),
+                       rates[rates.size() / 2], rates.size());
         }
 
     BenchCluster state = cluster;

@@ -35,7 +35,11 @@ KINDS = {
 
 
 def spread(values):
-    return statistics.median(values), min(values), max(values)
+    """Median and the interquartile range (min and max below four values)."""
+    if len(values) < 4:
+        return statistics.median(values), min(values), max(values)
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return statistics.median(values), q1, q3
 
 
 def runs(size, kind, mode):
@@ -117,8 +121,9 @@ def traffic_cell(kind, describe):
 
 def traffic_table(results, kind, lines):
     lines.append(f"### {KINDS[kind]}\n")
-    lines.append("Exchanges per second, median (min–max) over the repetitions, and × the floor "
-                 "(paired by repetition).\n")
+    lines.append("Exchanges per second, median (interquartile range) over the rounds, and × the "
+                 "floor: the median [interquartile range] of the ratios to the floor's run of the same "
+                 "round.\n")
 
     def describe(size, mode, rs):
         med, lo, hi = spread([r["rate"] for r in rs])
@@ -135,7 +140,8 @@ def traffic_table(results, kind, lines):
 def latency_table(results, kind, lines):
     what = "Connect latency" if kind.startswith("tcp") else "Round trip"
     lines.append(f"### {what}, {KINDS[kind]}\n")
-    lines.append("p50 / p99 in µs, medians over the repetitions; × the floor's p50.\n")
+    lines.append("p50 / p99 in µs, medians over the rounds; × the floor's p50 (median of the "
+                 "per-round ratios).\n")
 
     def describe(size, mode, rs):
         p50 = statistics.median(r["p50_us"] for r in rs)
@@ -179,7 +185,7 @@ def control_tables(results, lines):
     size_table(results, modes, str, program_cell, lines)
 
     lines.append("### One endpoint change at size N\n")
-    lines.append("Median (min–max) over the changes. kpr: the agent's sync after one "
+    lines.append("Median (interquartile range; min–max below four) over the changes. kpr: the agent's sync after one "
                  "EndpointSlice file changed, and of that the map writes; iptables: kube-proxy's "
                  "partial restore (`--noflush`, top-level chains in full) and, once per size, a full "
                  "restore; nftables: kube-proxy's transaction for the changed chains.\n")
@@ -276,7 +282,8 @@ def plot_traffic(results, out):
                 ax.errorbar(xs, med, yerr=[lo, hi], capsize=3, **STYLE.get(mode, {"label": mode}))
         style_axis(ax, KINDS[kind].replace(", ", ",\n", 1), "thousand exchanges / s", log_y=False)
     axes[0].legend(fontsize=8, loc="lower left")
-    save_figure(fig, results, "Exchange rate (median, bars: min–max over repetitions)", out / "setup_rate.png")
+    save_figure(fig, results, "Exchange rate (median, bars: interquartile range over the rounds)",
+                out / "setup_rate.png")
 
 
 def plot_latency(results, out):
@@ -364,9 +371,10 @@ def main():
         f"Run {meta['date']} on kernel {meta['kernel']}, {meta['cpus']} CPUs, one-minute load average "
         f"{meta['load_average_start']:.2f} at the start and {meta['load_average_end']:.2f} at the end"
         f" ({meta['wall_seconds']:.0f} s in all). {meta['endpoints_per_service']} endpoints per Service; "
-        f"{meta['repetitions']} repetitions of {meta['duration_ms']} ms"
-        f"{' or ' + str(meta['count']) + ' exchanges' if meta['count'] else ''} per mode, "
-        f"{meta['parallel']} exchanges in flight, modes interleaved. {meta['iptables']}; {meta['nft']}."
+        f"{meta['repetitions']} rounds of {meta['duration_ms']} ms"
+        f"{' or ' + str(meta['count']) + ' exchanges' if meta['count'] else ''} per mode and target, "
+        f"{meta['parallel']} exchanges in flight, modes alternating within each round. "
+        f"{meta['iptables']}; {meta['nft']}."
         f"{' **Smoke run: too short for conclusions.**' if meta['smoke'] else ''}\n",
         "Modes: `direct` connects straight to a backend (the floor); `kpr` is the socket load "
         "balancer programmed by kpr-agent; `iptables-nft` and `iptables-legacy` are kube-proxy's "
