@@ -374,7 +374,7 @@ def main():
         f"{meta['repetitions']} rounds of {meta['duration_ms']} ms"
         f"{' or ' + str(meta['count']) + ' exchanges' if meta['count'] else ''} per mode and target, "
         f"{meta['parallel']} exchanges in flight, modes alternating within each round. "
-        f"{meta['iptables']}; {meta['nft']}."
+        f"{meta['iptables']}; {meta['nft']}; niceness {meta.get('nice', 0)}."
         f"{' **Smoke run: too short for conclusions.**' if meta['smoke'] else ''}\n",
         "Modes: `direct` connects straight to a backend (the floor); `kpr` is the socket load "
         "balancer programmed by kpr-agent; `iptables-nft` and `iptables-legacy` are kube-proxy's "

@@ -44,7 +44,9 @@ TEST(BenchSmoke, EveryModeCarriesTrafficAndTheReportIsWritten) {
     for (const auto& mode : modes) {
         const json& program = size.at("program").at(mode);
         EXPECT_FALSE(program.at("cut_off")) << mode;
-        EXPECT_TRUE(program.contains("memory_bytes")) << mode;
+        // The rule loaders' memory is read from a cgroup v1 memory controller, where there is one.
+        if (mode == "kpr" || mode == "direct" || fs::exists("/sys/fs/cgroup/memory/memory.kmem.usage_in_bytes"))
+            EXPECT_TRUE(program.contains("memory_bytes")) << mode;
         if (mode == "kpr")
             EXPECT_GT(program.at("phases").at("map writes").get<double>(), 0);
         for (const char* kind : {"tcp-last", "tcp-random", "udp-last"}) {
