@@ -74,7 +74,7 @@ class Mode {
     testbed::TestCgroup client_cgroup_;
 };
 
-// tag names the mode's namespaces and cgroups (a few characters of a-z0-9).
+// The modes; each names its namespaces and cgroups kprt-<pid>-b<mode>-*.
 std::unique_ptr<Mode> make_direct_mode(ModeSettings settings);
 std::unique_ptr<Mode> make_kpr_mode(ModeSettings settings, const std::filesystem::path& datapath_object);
 // backend: "nft" or "legacy", as the iptables-<backend>-restore binary is named.

@@ -188,7 +188,9 @@ def control_tables(results, lines):
     lines.append("Median (interquartile range; min–max below four) over the changes. kpr: the agent's sync after one "
                  "EndpointSlice file changed, and of that the map writes; iptables: kube-proxy's "
                  "partial restore (`--noflush`, top-level chains in full) and, once per size, a full "
-                 "restore; nftables: kube-proxy's transaction for the changed chains.\n")
+                 "restore; nftables: kube-proxy's transaction for the changed chains. A mode repeats "
+                 "the change only while its changes at that size took less than "
+                 f"{results['meta'].get('change_budget_seconds', 'the budget')} s.\n")
     def change_cell(size, way):
         c = change_seconds(size, *way)
         return "–" if c is None else f"{fmt_seconds(c[0])} ({fmt_seconds(c[1])}–{fmt_seconds(c[2])})"
