@@ -95,14 +95,12 @@ json load_json(const LoadResult& r) {
             {"error_counts", r.error_counts}};
 }
 
-// One size: program every mode, then the interleaved load rounds, then the
-// endpoint changes. A mode whose programming is cut off is retired for good.
-json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& modes, int n,
-                  std::map<std::string, std::string>& retired, const fs::path& scratch) {
-    const BenchCluster cluster(n);
-    json size{{"services", n}, {"load_average_before", load_average()}};
-    fmt::print("== {} services\n", n);
-
+// Programs every mode not yet retired and returns those that made it; a mode
+// whose programming is cut off is retired for good.
+std::vector<Mode*> program_modes(const Options& o, const std::vector<std::unique_ptr<Mode>>& modes,
+                                 const BenchCluster& cluster, std::map<std::string, std::string>& retired,
+                                 json& size) {
+    const int n = cluster.services;
     std::vector<Mode*> active;
     for (const auto& mode : modes) {
         if (retired.contains(mode->name())) {
@@ -124,7 +122,13 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
             active.push_back(mode.get());
         }
     }
+    return active;
+}
 
+// The load rounds: each round runs every target kind through every mode,
+// the modes' order rotating with the round and the kind.
+void run_traffic(const Options& o, const std::vector<Mode*>& active, const BenchCluster& cluster,
+                 const fs::path& scratch, json& size) {
     for (const auto& kind : target_kinds)
         for (Mode* mode : active)
             write_targets(scratch / fmt::format("{}-{}.targets", mode->name(), kind.name),
@@ -146,7 +150,6 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
                 entry["repetition"] = r;
                 size["traffic"][kind.name][mode->name()].push_back(entry);
             }
-            std::fflush(stdout);
         }
     for (const auto& kind : target_kinds)
         for (Mode* mode : active) {
@@ -159,10 +162,14 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
             fmt::print("  {:10} {:16} median {:9.0f}/s over {} runs\n", kind.name, mode->name(),
                        rates[rates.size() / 2], rates.size());
         }
+    std::fflush(stdout);
+}
 
-    // A mode repeats the change only while its changes at this size have
+// The endpoint change, back and forth. A mode repeats the change only while its changes at this size have
     // taken less than the budget: at 30,000 Services one iptables-nft
     // partial restore takes over a minute, and one sample of that says enough.
+void change_endpoints(const Options& o, const std::vector<Mode*>& active, const BenchCluster& cluster,
+                      json& size) {
     BenchCluster state = cluster;
     std::map<const Mode*, double> change_seconds;
     for (int c = 0; c < o.changes; ++c) {
@@ -182,6 +189,16 @@ json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& mo
         }
         state = next;
     }
+}
+
+json measure_size(const Options& o, const std::vector<std::unique_ptr<Mode>>& modes, int n,
+                  std::map<std::string, std::string>& retired, const fs::path& scratch) {
+    const BenchCluster cluster(n);
+    json size{{"services", n}, {"load_average_before", load_average()}};
+    fmt::print("== {} services\n", n);
+    const auto active = program_modes(o, modes, cluster, retired, size);
+    run_traffic(o, active, cluster, scratch, size);
+    change_endpoints(o, active, cluster, size);
     size["load_average_after"] = load_average();
     return size;
 }
