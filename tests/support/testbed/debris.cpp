@@ -90,6 +90,15 @@ void sweep_debris() {
         report("cgroups", e.what());
     }
 
+    // Memory cgroups on a cgroup v1 memory hierarchy (the benchmark charges
+    // rule loaders to one); their processes have exited, so rmdir suffices.
+    for (const auto& memcg : debris_in("/sys/fs/cgroup/memory")) {
+        std::error_code ec;
+        std::filesystem::remove(memcg, ec);
+        if (ec)
+            report(memcg, ec.message());
+    }
+
     // Pinned maps and links (unpinning detaches the programs), then the
     // source files kpr-agent read.
     for (const auto& dir : {std::filesystem::path("/sys/fs/bpf/kpr"), std::filesystem::temp_directory_path()}) {

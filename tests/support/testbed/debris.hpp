@@ -13,7 +13,8 @@ std::string test_object_name(std::string_view tag);
 
 // Removes network namespaces /var/run/netns/kprt-<pid>-* (killing any process
 // still inside), cgroups <cgroup2 mount>/kprt-<pid>-* and bpffs directories
-// /sys/fs/bpf/kpr/kprt-<pid>-* and temporary directories <tmp>/kprt-<pid>-*
+// /sys/fs/bpf/kpr/kprt-<pid>-*, v1 memory cgroups /sys/fs/cgroup/memory/kprt-<pid>-*
+// and temporary directories <tmp>/kprt-<pid>-*
 // whose <pid> is no longer alive. Best effort:
 // what cannot be removed is reported on stderr. Call once before a test
 // builds anything.
