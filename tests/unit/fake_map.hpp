@@ -1,7 +1,8 @@
 // An in-memory stand-in for a BPF map, for testing the sync engine without
 // a kernel: same interface, the kernel's capacity rule, a log of every write,
 // and a hook run after each write so a test can check what a concurrent
-// reader would see at that instant.
+// reader would see at that instant. A batch is applied as its entries in
+// order, as the kernel does, and counted.
 #pragma once
 
 #include <functional>
@@ -48,6 +49,18 @@ template <class Key, class Value> class FakeMap final : public runtime::MapIo<Ke
         }
     }
 
+    void update_batch(std::span<const Key> keys, std::span<const Value> values) override {
+        if (!keys.empty())
+            ++batches;
+        runtime::MapIo<Key, Value>::update_batch(keys, values);
+    }
+
+    void erase_batch(std::span<const Key> keys) override {
+        if (!keys.empty())
+            ++batches;
+        runtime::MapIo<Key, Value>::erase_batch(keys);
+    }
+
     void for_each(const std::function<void(const Key&, const Value&)>& visit) const override {
         for (const auto& [k, v] : entries_)
             visit(k, v);
@@ -57,6 +70,7 @@ template <class Key, class Value> class FakeMap final : public runtime::MapIo<Ke
     std::map<Key, Value>& entries() { return entries_; }
 
     std::size_t writes = 0;
+    std::size_t batches = 0; // non-empty batch calls
     bool fail_next_update = false;
     std::function<void()> after_write = [] {};
 

@@ -150,6 +150,26 @@ TEST_F(Fixture, GrowingShrinkingAndSwappingBackendsNeverExposesAHalfWrittenFront
     EXPECT_EQ(v4.backends.entries().size(), 1u);
 }
 
+TEST_F(Fixture, EachStepOfAChangeIsOneBatch) {
+    const auto web = frontend("10.96.0.10", 80, {"10.244.0.11", "10.244.0.12", "10.244.0.13"});
+    apply({service("web", {web})});
+    // New backends in one batch; slots 1..3 in one batch, then slot 0 alone.
+    EXPECT_EQ(v4.backends.batches, 1u);
+    EXPECT_EQ(v4.backends.writes, 3u);
+    EXPECT_EQ(v4.services.batches, 1u);
+    EXPECT_EQ(v4.services.writes, 4u);
+
+    const auto shrunk = frontend("10.96.0.10", 80, {"10.244.0.14"});
+    apply({service("web", {shrunk})});
+    // One batch adds the new backend, one deletes the three freed ones.
+    EXPECT_EQ(v4.backends.batches, 3u);
+    EXPECT_EQ(v4.backends.writes, 3u + 1u + 3u);
+    // Slot 1 rewritten in one batch, slot 0 alone, slots 2 and 3 deleted in one batch.
+    EXPECT_EQ(v4.services.batches, 3u);
+    EXPECT_EQ(v4.services.writes, 4u + 1u + 1u + 2u);
+    EXPECT_EQ(v4.resolve(shrunk.frontend), backends_of(shrunk));
+}
+
 TEST_F(Fixture, RemovingAServiceDeletesItsEntriesFrontendFirst) {
     const auto web = frontend("10.96.0.10", 80, {"10.244.0.11", "10.244.0.12"});
     apply({service("web", {web})});

@@ -1,7 +1,9 @@
 // Typed access to a BPF map: Map<Key, Value> over a map's file descriptor,
 // created only from a layout/maps.hpp entry so the key and value types are
 // the declared layouts. MapIo is the interface the sync engine writes
-// through; tests substitute an in-memory map for it.
+// through; tests substitute an in-memory map for it. Batches go to the
+// kernel as one BPF_MAP_*_BATCH call, which applies its entries in order,
+// so a concurrent reader sees exactly what per-entry writes would show.
 #pragma once
 
 #include <bpf/bpf.h>
@@ -10,13 +12,16 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "kpr/layout/maps.hpp"
 #include "kpr/runtime/error.hpp"
+#include "kpr/runtime/log.hpp"
 #include "kpr/runtime/unique_fd.hpp"
 
 namespace kpr::runtime {
@@ -32,7 +37,25 @@ template <class Key, class Value> class MapIo {
     // Removing an absent key is not an error.
     virtual void erase(const Key& key) = 0;
     virtual void for_each(const std::function<void(const Key&, const Value&)>& visit) const = 0;
+
+    // keys[i] gets values[i], in order; stops at the first failure, like update().
+    virtual void update_batch(std::span<const Key> keys, std::span<const Value> values) {
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            update(keys[i], values[i]);
+    }
+    // Removes the keys in order; absent keys are skipped, like erase().
+    virtual void erase_batch(std::span<const Key> keys) {
+        for (const auto& key : keys)
+            erase(key);
+    }
 };
+
+// Whether the kernel refused a batch command itself (too old a kernel, or a
+// map type without batch operations) rather than an entry of the batch.
+inline bool batch_refused(int err, __u32 done) {
+    return err == ENOTSUP || err == EOPNOTSUPP || err == 524 /* kernel ENOTSUPP */ ||
+           (err == EINVAL && done == 0);
+}
 
 template <class Key, class Value> class Map final : public MapIo<Key, Value> {
   public:
@@ -81,6 +104,8 @@ template <class Key, class Value> class Map final : public MapIo<Key, Value> {
     }
 
     void for_each(const std::function<void(const Key&, const Value&)>& visit) const override {
+        if (batch_works_ && for_each_batched(visit))
+            return;
         Key key{};
         Key next{};
         const Key* cursor = nullptr;
@@ -95,10 +120,95 @@ template <class Key, class Value> class Map final : public MapIo<Key, Value> {
             throw Error(fmt::format("map {}: iterating: {}", name_, errno_text(errno)));
     }
 
+    void update_batch(std::span<const Key> keys, std::span<const Value> values) override {
+        if (keys.empty())
+            return;
+        if (batch_works_) {
+            LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+            auto done = static_cast<__u32>(keys.size());
+            if (bpf_map_update_batch(fd_.get(), keys.data(), values.data(), &done, &opts) == 0)
+                return;
+            const int err = errno;
+            if (!batch_refused(err, done)) {
+                if (err == E2BIG)
+                    throw Error(fmt::format("map {} is full (capacity {})", name_, capacity_));
+                throw Error(fmt::format("map {}: batch update: {}", name_, errno_text(err)));
+            }
+            fall_back("update", err);
+        }
+        MapIo<Key, Value>::update_batch(keys, values);
+    }
+
+    void erase_batch(std::span<const Key> keys) override {
+        while (!keys.empty() && batch_works_) {
+            LIBBPF_OPTS(bpf_map_batch_opts, opts);
+            auto done = static_cast<__u32>(keys.size());
+            if (bpf_map_delete_batch(fd_.get(), keys.data(), &done, &opts) == 0)
+                return;
+            const int err = errno;
+            // The kernel stops at an absent key; it is not an error here, so
+            // go on after it.
+            if (err == ENOENT && done < keys.size()) {
+                keys = keys.subspan(done + 1);
+                continue;
+            }
+            if (!batch_refused(err, done))
+                throw Error(fmt::format("map {}: batch delete: {}", name_, errno_text(err)));
+            fall_back("delete", err);
+        }
+        MapIo<Key, Value>::erase_batch(keys);
+    }
+
   private:
+    // Reads the map in chunks with BPF_MAP_LOOKUP_BATCH; false when the
+    // kernel refuses it before anything was visited.
+    bool for_each_batched(const std::function<void(const Key&, const Value&)>& visit) const {
+        std::size_t chunk = 256;
+        std::vector<Key> keys(chunk);
+        std::vector<Value> values(chunk);
+        // Hash maps resume from a bucket index; the token is opaque otherwise.
+        std::uint64_t in_token = 0, out_token = 0;
+        const void* in = nullptr;
+        bool visited = false;
+        for (;;) {
+            LIBBPF_OPTS(bpf_map_batch_opts, opts);
+            auto count = static_cast<__u32>(chunk);
+            const int rc = bpf_map_lookup_batch(fd_.get(), const_cast<void*>(in), &out_token, keys.data(),
+                                                values.data(), &count, &opts);
+            const int err = rc == 0 ? 0 : errno;
+            if (err == ENOSPC && count == 0) {
+                // One bucket holds more entries than a chunk.
+                chunk *= 2;
+                keys.resize(chunk);
+                values.resize(chunk);
+                continue;
+            }
+            if (err != 0 && err != ENOENT) {
+                if (!visited && batch_refused(err, count)) {
+                    fall_back("lookup", err);
+                    return false;
+                }
+                throw Error(fmt::format("map {}: batch lookup: {}", name_, errno_text(err)));
+            }
+            for (__u32 i = 0; i < count; ++i)
+                visit(keys[i], values[i]);
+            visited = true;
+            if (err == ENOENT)
+                return true;
+            in_token = out_token;
+            in = &in_token;
+        }
+    }
+
+    void fall_back(std::string_view what, int err) const {
+        batch_works_ = false;
+        log("map {}: the kernel refuses batch {} ({}); writing entry by entry", name_, what, errno_text(err));
+    }
+
     std::string name_;
     UniqueFd fd_;
     std::uint32_t capacity_ = 0;
+    mutable bool batch_works_ = true; // until the kernel refuses a batch command
 };
 
 } // namespace kpr::runtime

@@ -7,7 +7,8 @@
 //   remove:        the slot-0 entry first, then the slots, then the backends.
 // It mirrors what is in the maps (read back from them at start, so a
 // restarted agent changes only what differs) and writes nothing for a
-// frontend that is already as desired.
+// frontend that is already as desired. Each step is one batch write (one
+// syscall), applied by the kernel entry by entry in order.
 #pragma once
 
 #include <cstdint>
@@ -74,26 +75,31 @@ template <class F> class FamilyProgrammer {
                                              std::numeric_limits<std::uint16_t>::max()));
         const auto& f = desired.frontend;
         std::vector<std::uint32_t> ids;
+        BackendWrites added;
         for (const auto& b : desired.backends)
-            ids.push_back(acquire_backend(backend_value<F>(b, f.protocol)));
+            ids.push_back(acquire_backend(backend_value<F>(b, f.protocol), added));
 
         auto it = frontends_.find(f);
         if (it != frontends_.end() && it->second.backend_ids == ids && it->second.strays.empty()) {
-            for (auto id : ids)
-                release_backend(id);
+            release_backends(ids);
             return false;
         }
+        backends_.update_batch(added.keys, added.values);
         const bool fresh = it == frontends_.end();
         if (fresh)
             it = frontends_.emplace(f, Programmed{allocate_rev_nat(f), {}, {}, 0}).first;
         auto& p = it->second;
         const auto count = static_cast<std::uint16_t>(ids.size());
+        std::vector<typename F::ServiceKey> slot_keys;
+        std::vector<layout::ServiceValue> slot_values;
         for (std::uint16_t slot = 1; slot <= count; ++slot) {
             const auto id = ids[slot - 1];
             if (slot <= p.backend_ids.size() && p.backend_ids[slot - 1] == id)
                 continue;
-            services_.update(service_key<F>(f, slot), layout::ServiceValue{id, 0, p.rev_nat_id});
+            slot_keys.push_back(service_key<F>(f, slot));
+            slot_values.push_back(layout::ServiceValue{id, 0, p.rev_nat_id});
         }
+        services_.update_batch(slot_keys, slot_values);
         if (fresh || count != p.backend_ids.size())
             services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id});
         erase_slots(f, p, count + 1);
@@ -102,8 +108,7 @@ template <class F> class FamilyProgrammer {
         p.strays.clear();
         service_entries_ = service_entries_ - p.entries + 1 + ids.size();
         p.entries = 1 + ids.size();
-        for (auto id : old_ids)
-            release_backend(id);
+        release_backends(old_ids);
         return true;
     }
 
@@ -114,8 +119,7 @@ template <class F> class FamilyProgrammer {
         auto& p = it->second;
         services_.erase(service_key<F>(f, 0));
         erase_slots(f, p, 1);
-        for (auto id : p.backend_ids)
-            release_backend(id);
+        release_backends(p.backend_ids);
         rev_nat_ids_.release(p.rev_nat_id);
         service_entries_ -= p.entries;
         frontends_.erase(it);
@@ -149,8 +153,10 @@ template <class F> class FamilyProgrammer {
         for (const auto& [id, backend] : backend_by_id_)
             if (!refs_.contains(id))
                 orphans.push_back(id);
+        std::vector<layout::BackendKey> freed;
         for (auto id : orphans)
-            forget_backend(id);
+            forget_backend(id, freed);
+        backends_.erase_batch(freed);
     }
 
     // Forgets the mirror and reads the maps again: after a failed write, the
@@ -203,12 +209,12 @@ template <class F> class FamilyProgrammer {
             frontends_.emplace(f, std::move(p));
         }
         // Slots without a slot-0 entry: a frontend whose removal was cut short.
-        for (const auto& [f, own] : slots) {
-            for (const auto& [slot, id] : own) {
-                services_.erase(service_key<F>(f, slot));
-                --service_entries_;
-            }
-        }
+        std::vector<typename F::ServiceKey> headless;
+        for (const auto& [f, own] : slots)
+            for (const auto& [slot, id] : own)
+                headless.push_back(service_key<F>(f, slot));
+        services_.erase_batch(headless);
+        service_entries_ -= headless.size();
     }
 
   private:
@@ -219,12 +225,20 @@ template <class F> class FamilyProgrammer {
         std::size_t entries;                    // map entries this frontend holds
     };
 
+    // Backends a frontend adds, written together before its slots.
+    struct BackendWrites {
+        std::vector<layout::BackendKey> keys;
+        std::vector<typename F::Backend> values;
+    };
+
     // Deletes the frontend's slots from `first` on, and its stray slots.
     void erase_slots(const Frontend& f, const Programmed& p, std::size_t first) {
+        std::vector<typename F::ServiceKey> keys;
         for (auto slot = first; slot <= p.backend_ids.size(); ++slot)
-            services_.erase(service_key<F>(f, static_cast<std::uint16_t>(slot)));
+            keys.push_back(service_key<F>(f, static_cast<std::uint16_t>(slot)));
         for (auto slot : p.strays)
-            services_.erase(service_key<F>(f, slot));
+            keys.push_back(service_key<F>(f, slot));
+        services_.erase_batch(keys);
     }
 
     std::uint16_t allocate_rev_nat(const Frontend& f) {
@@ -235,7 +249,9 @@ template <class F> class FamilyProgrammer {
         return static_cast<std::uint16_t>(*id);
     }
 
-    std::uint32_t acquire_backend(const typename F::Backend& value) {
+    // Takes a reference to the backend, queueing it in `added` when it is new;
+    // if that write fails, the caller reads the maps back.
+    std::uint32_t acquire_backend(const typename F::Backend& value, BackendWrites& added) {
         if (auto it = backend_ids_.find(value); it != backend_ids_.end()) {
             ++refs_[it->second];
             return it->second;
@@ -243,33 +259,38 @@ template <class F> class FamilyProgrammer {
         const auto id = backend_id_alloc_.allocate();
         if (!id)
             throw runtime::Error(fmt::format("map {}: no backend id left", backends_.name()));
-        try {
-            backends_.update(layout::BackendKey{*id}, value);
-        } catch (...) {
-            backend_id_alloc_.release(*id);
-            throw;
-        }
+        added.keys.push_back(layout::BackendKey{*id});
+        added.values.push_back(value);
         backend_ids_[value] = *id;
         backend_by_id_[*id] = value;
         refs_[*id] = 1;
         return *id;
     }
 
-    void release_backend(std::uint32_t id) {
+    // Drops one reference to each, deleting those left unreferenced in one batch.
+    void release_backends(const std::vector<std::uint32_t>& ids) {
+        std::vector<layout::BackendKey> freed;
+        for (auto id : ids)
+            release_backend(id, freed);
+        backends_.erase_batch(freed);
+    }
+
+    void release_backend(std::uint32_t id, std::vector<layout::BackendKey>& freed) {
         auto ref = refs_.find(id);
         if (ref == refs_.end())
             return;
         if (--ref->second > 0)
             return;
         refs_.erase(ref);
-        forget_backend(id);
+        forget_backend(id, freed);
     }
 
-    void forget_backend(std::uint32_t id) {
+    // Forgets the backend and queues its deletion in `freed`.
+    void forget_backend(std::uint32_t id, std::vector<layout::BackendKey>& freed) {
         const auto it = backend_by_id_.find(id);
         if (it == backend_by_id_.end())
             return;
-        backends_.erase(layout::BackendKey{id});
+        freed.push_back(layout::BackendKey{id});
         backend_ids_.erase(it->second);
         backend_by_id_.erase(it);
         backend_id_alloc_.release(id);
