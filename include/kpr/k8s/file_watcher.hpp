@@ -5,7 +5,6 @@
 // source re-reads whatever changed anyway.
 #pragma once
 
-#include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 
 #include "kpr/runtime/error.hpp"
 #include "kpr/runtime/unique_fd.hpp"
+#include "kpr/runtime/wait_for_wake.hpp"
 
 namespace kpr::k8s {
 
@@ -39,20 +39,10 @@ class FileWatcher {
 
     // Blocks until something changed or `stop_fd` became readable.
     Wake wait(int stop_fd) {
-        std::array<pollfd, 2> fds{{{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}}};
-        for (;;) {
-            if (::poll(fds.data(), fds.size(), -1) < 0) {
-                if (errno == EINTR)
-                    continue;
-                throw runtime::Error(fmt::format("poll: {}", runtime::errno_text(errno)));
-            }
-            if (fds[1].revents != 0)
-                return Wake::stop;
-            if (fds[0].revents != 0) {
-                drain();
-                return Wake::changed;
-            }
-        }
+        if (runtime::wait_for_wake(fd_.get(), stop_fd))
+            return Wake::stop;
+        drain();
+        return Wake::changed;
     }
 
   private:

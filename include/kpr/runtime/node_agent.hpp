@@ -13,9 +13,7 @@
 #pragma once
 
 #include <bpf/bpf.h>
-#include <poll.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -32,6 +30,7 @@
 #include "kpr/runtime/health_server.hpp"
 #include "kpr/runtime/log.hpp"
 #include "kpr/runtime/stop_signal.hpp"
+#include "kpr/runtime/wait_for_wake.hpp"
 #include "kpr/sync/load_balancer_model.hpp"
 #include "kpr/sync/load_balancer_tables.hpp"
 #include "kpr/sync/sync_engine.hpp"
@@ -90,19 +89,6 @@ inline std::unique_ptr<HealthServer> serve_health(const AgentOptions& o, const A
         log("health endpoints on http://{}/ (healthz, readyz, status, metrics)", o.health_address);
     }
     return server;
-}
-
-// poll() on the source's descriptor and the stop signal; true when stopping.
-inline bool wait_for_change(int fd, int stop_fd) {
-    std::array<pollfd, 2> fds{{{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}}};
-    for (;;) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            throw Error(fmt::format("poll: {}", errno_text(errno)));
-        }
-        return fds[1].revents != 0;
-    }
 }
 
 inline int run_from_files(const AgentOptions& o, const StopSignal& stop, sync::LoadBalancerTables& tables) {
@@ -168,7 +154,7 @@ inline int run_from_api(const AgentOptions& o, const StopSignal& stop, sync::Loa
     // Nothing is written before every resource has been listed completely:
     // the pinned maps keep serving what they hold until then.
     for (unsigned generation = 1;;) {
-        if (wait_for_change(source.wake_fd(), stop.fd()))
+        if (wait_for_wake(source.wake_fd(), stop.fd()))
             break;
         if (!source.synced()) {
             source.drain_wake();
