@@ -5,10 +5,13 @@
 // interfaces, read over rtnetlink with libnl-route-3; only single-device
 // unicast host routes count, and the agent acts only on veth interfaces
 // reached that way, so it never touches an interface that is not a pod's.
+// RouteChanges wakes the agent when links or routes change, so a pod whose
+// route appears after its Pod object (or whose veth goes) is seen at once.
 #pragma once
 
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
+#include <netlink/socket.h>
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
@@ -41,6 +44,17 @@ namespace detail {
 struct NlSocketDeleter {
     void operator()(nl_sock* s) const { nl_socket_free(s); }
 };
+using NlSocketPtr = std::unique_ptr<nl_sock, NlSocketDeleter>;
+
+inline NlSocketPtr connected_socket() {
+    NlSocketPtr sock(nl_socket_alloc());
+    if (!sock)
+        throw Error("netlink: cannot allocate a socket");
+    if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
+        throw Error(fmt::format("netlink: connecting to rtnetlink: {}", nl_geterror(err)));
+    return sock;
+}
+
 struct NlCacheDeleter {
     void operator()(nl_cache* c) const { nl_cache_free(c); }
 };
@@ -67,11 +81,7 @@ class HostRoutes {
   public:
     // Reads the current network namespace's interfaces and main-table routes.
     static HostRoutes read() {
-        std::unique_ptr<nl_sock, detail::NlSocketDeleter> sock(nl_socket_alloc());
-        if (!sock)
-            throw Error("netlink: cannot allocate a socket");
-        if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
-            throw Error(fmt::format("netlink: connecting to rtnetlink: {}", nl_geterror(err)));
+        const auto sock = detail::connected_socket();
         nl_cache* raw = nullptr;
         if (int err = rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw); err < 0)
             throw Error(fmt::format("netlink: reading the interfaces: {}", nl_geterror(err)));
@@ -122,6 +132,34 @@ class HostRoutes {
   private:
     std::map<int, HostInterface> interfaces_;
     std::map<net::Address, int> host_routes_;
+};
+
+// A descriptor that becomes readable when the node's links or routes
+// change; drain() reads the notifications (their content does not matter:
+// the agent reads the routes again).
+class RouteChanges {
+  public:
+    RouteChanges() : sock_(detail::connected_socket()) {
+        nl_socket_disable_seq_check(sock_.get());
+        if (int err = nl_socket_add_memberships(sock_.get(), RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
+            err < 0)
+            throw Error(fmt::format("netlink: subscribing to route changes: {}", nl_geterror(err)));
+        if (int err = nl_socket_set_nonblocking(sock_.get()); err < 0)
+            throw Error(fmt::format("netlink: {}", nl_geterror(err)));
+    }
+
+    int fd() const { return nl_socket_get_fd(sock_.get()); }
+
+    void drain() const {
+        // Each call takes what one read returns (a count of messages);
+        // 0 once nothing is left, negative when the socket overran (the
+        // routes are read whole anyway).
+        while (nl_recvmsgs_default(sock_.get()) > 0) {
+        }
+    }
+
+  private:
+    detail::NlSocketPtr sock_;
 };
 
 } // namespace kpr::runtime
