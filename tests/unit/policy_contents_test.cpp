@@ -1,5 +1,6 @@
 // From cluster state to policy map contents on one node: the compiler's
-// input gathered from the typed state (with this node's addresses), and its
+// input gathered from the typed state (with this node's addresses, from its
+// flags and its Node object, and the other Nodes'), and its
 // output keyed by the endpoint ids the agent found (ifindexes). A local pod
 // without an interface yet is no endpoint but keeps its ipcache entry;
 // only local pods' host entries carry an endpoint id.
@@ -37,10 +38,14 @@ spec:
         state.namespaces.emplace(n.key(), n);
     for (const auto& p : c.input.policies)
         state.network_policies.emplace(p.key(), p);
+    for (const auto& [name, address] : {std::pair{"node-1", "192.168.0.2"}, std::pair{"node-2", "192.168.1.1"}}) {
+        k8s::Node node{{"", name, {}, {}}, {ip(address)}};
+        state.nodes.emplace(node.key(), node);
+    }
 
     const auto input = policy_input(state, {"node-1", {ip("192.168.0.1")}});
     ASSERT_EQ(input.pods.size(), 3u);
-    ASSERT_EQ(input.nodes.size(), 1u);
+    ASSERT_EQ(input.nodes.size(), 2u);
     const auto compiled = policy::compile_policy(input, "node-1");
     ASSERT_EQ(compiled.endpoints.size(), 2u) << "web and late are local";
 
@@ -64,7 +69,10 @@ spec:
     EXPECT_EQ(v4("10.244.0.11").endpoint_id, 0u) << "late is in the ipcache, without an endpoint";
     EXPECT_EQ(v4("10.244.0.11").identity, web.identity) << "same labels, same identity";
     EXPECT_EQ(v4("10.244.1.10").endpoint_id, 0u) << "far is on another node";
-    EXPECT_EQ(v4("192.168.0.1").identity, policy::IdentityConfig{}.reserved.host);
+    const policy::ReservedIdentities reserved = policy::IdentityConfig{}.reserved;
+    EXPECT_EQ(v4("192.168.0.1").identity, reserved.host) << "--node-address";
+    EXPECT_EQ(v4("192.168.0.2").identity, reserved.host) << "this node's Node object";
+    EXPECT_EQ(v4("192.168.1.1").identity, reserved.remote_node) << "another Node";
     EXPECT_EQ(contents.ipcache4.size() + contents.ipcache6.size(), compiled.ipcache.size());
 }
 

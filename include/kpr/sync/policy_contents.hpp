@@ -1,12 +1,13 @@
 // From the typed cluster state to what the policy maps should hold on this
-// node: the compiler's input (every Pod, Namespace and NetworkPolicy, and
-// the node's own addresses), and its output turned into map entries keyed
+// node: the compiler's input (every Pod, Namespace, NetworkPolicy and Node,
+// this node's addresses from its flags added to its Node's), and its output turned into map entries keyed
 // by endpoint id, the ifindex of each local pod's host-side veth. A local
 // pod whose veth has not been found yet is no endpoint (its address is
 // still in the ipcache, with endpoint id 0): it gets its entries on the
 // sync that finds the interface.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,8 +28,18 @@ inline policy::PolicyInput policy_input(const k8s::ClusterState& state, const po
         input.namespaces.push_back(ns);
     for (const auto& [key, policy] : state.network_policies)
         input.policies.push_back(policy);
-    if (!this_node.addresses.empty())
-        input.nodes.push_back(this_node);
+    policy::NodeAddresses mine = this_node;
+    for (const auto& [key, node] : state.nodes) {
+        if (node.meta.name != this_node.name) {
+            input.nodes.push_back({node.meta.name, node.addresses});
+            continue;
+        }
+        for (const auto& address : node.addresses)
+            if (std::find(mine.addresses.begin(), mine.addresses.end(), address) == mine.addresses.end())
+                mine.addresses.push_back(address);
+    }
+    if (!mine.addresses.empty())
+        input.nodes.push_back(std::move(mine));
     return input;
 }
 

@@ -1,6 +1,6 @@
 // The Kubernetes API as a source of the typed cluster state: one reflector
 // thread per resource the agent consumes (Services and EndpointSlices, and
-// with the TC data path Pods, Namespaces and NetworkPolicies too), each
+// with the TC data path Pods, Namespaces, NetworkPolicies and Nodes too), each
 // object decoded by the same decoders as the file source, the changes
 // coalesced into sync::PendingChanges, and an eventfd that wakes the agent
 // when there is something to sync.
@@ -41,18 +41,19 @@ namespace kpr::k8s::api {
 // socket load balancer the first two, the TC data path's policy the rest).
 // The RBAC manifest grants exactly get, list and watch on these (a test
 // checks).
-inline constexpr std::array agent_resources{services, endpoint_slices, pods, namespaces, network_policies};
+inline constexpr std::array agent_resources{services, endpoint_slices, pods, namespaces, network_policies, nodes};
 
 class ApiSource {
   public:
-    // with_policy_objects: also Pods, Namespaces and NetworkPolicies.
+    // with_policy_objects: also Pods, Namespaces, NetworkPolicies and Nodes.
     ApiSource(const ApiConfig& config, ReflectorOptions options, LogFn log, sync::SyncCounters& counters,
               bool with_policy_objects = false)
         : log_(std::move(log)), counters_(counters), wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
           service_store_(*this, services, &ClusterState::services),
           slice_store_(*this, endpoint_slices, &ClusterState::endpoint_slices),
           pod_store_(*this, pods, &ClusterState::pods), namespace_store_(*this, namespaces, &ClusterState::namespaces),
-          policy_store_(*this, network_policies, &ClusterState::network_policies) {
+          policy_store_(*this, network_policies, &ClusterState::network_policies),
+          node_store_(*this, nodes, &ClusterState::nodes) {
         if (!wake_)
             throw runtime::Error(fmt::format("eventfd: {}", runtime::errno_text(errno)));
         reflectors_.push_back(std::make_unique<Reflector>(config, services, service_store_, options, log_));
@@ -62,7 +63,8 @@ class ApiSource {
             reflectors_.push_back(std::make_unique<Reflector>(config, pods, pod_store_, options, log_));
             reflectors_.push_back(std::make_unique<Reflector>(config, namespaces, namespace_store_, options, log_));
             reflectors_.push_back(std::make_unique<Reflector>(config, network_policies, policy_store_, options, log_));
-            stores_.insert(stores_.end(), {&pod_store_, &namespace_store_, &policy_store_});
+            reflectors_.push_back(std::make_unique<Reflector>(config, nodes, node_store_, options, log_));
+            stores_.insert(stores_.end(), {&pod_store_, &namespace_store_, &policy_store_, &node_store_});
         }
         for (auto& r : reflectors_)
             threads_.emplace_back([reflector = r.get()] { reflector->run(); });
@@ -228,6 +230,8 @@ class ApiSource {
                 return r.pods;
             else if constexpr (std::is_same_v<Object, Namespace>)
                 return r.namespaces;
+            else if constexpr (std::is_same_v<Object, Node>)
+                return r.nodes;
             else
                 return r.network_policies;
         }
@@ -236,8 +240,8 @@ class ApiSource {
             std::string_view namespace_, name;
             if (json["metadata"]["name"].get(name))
                 return std::nullopt;
-            if constexpr (std::is_same_v<Object, Namespace>)
-                namespace_ = ""; // cluster-scoped, as Namespace::key() has it
+            if constexpr (std::is_same_v<Object, Namespace> || std::is_same_v<Object, Node>)
+                namespace_ = ""; // cluster-scoped, as their key() has it
             else if (json["metadata"]["namespace"].get(namespace_) || namespace_.empty())
                 namespace_ = "default";
             return ObjectKey{std::string(resource_.kind), std::string(namespace_), std::string(name)};
@@ -290,6 +294,7 @@ class ApiSource {
     Store<Pod> pod_store_;
     Store<Namespace> namespace_store_;
     Store<NetworkPolicy> policy_store_;
+    Store<Node> node_store_;
     std::vector<const StoreBase*> stores_; // those with a reflector
     std::vector<std::unique_ptr<Reflector>> reflectors_;
     std::vector<std::thread> threads_;
