@@ -14,6 +14,7 @@
 #include "kpr/file_contents.hpp"
 #include "kpr/manifest/content_hash.hpp"
 #include "kpr/manifest/layout_hash.hpp"
+#include "kpr/policy/identity_schema_config.hpp"
 
 namespace kpr::codegen {
 namespace {
@@ -83,6 +84,11 @@ DatapathBuild build_datapath(const BuildRequest& r) {
                           map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
     m.programs = programs_of(tmp.paths[1]);
+    if (r.schema.tc_programs.contains(schema::TcProgram::podIngress) ||
+        r.schema.tc_programs.contains(schema::TcProgram::podEgress)) {
+        m.identity = policy::identity_config(r.schema.identity);
+        m.baseline_label_matches = schema::baseline_label_matches(r.schema.baseline_policy);
+    }
     write_file(tmp.paths[0], source.text);
     write_file(tmp.paths[2], manifest::to_json(m));
 

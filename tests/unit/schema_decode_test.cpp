@@ -127,8 +127,9 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         names.push_back(name);
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "ipcache",
-                                               "policy", "services", "sockRevNat"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"affinity", "backends", "conntrack", "identityMatches",
+                                        "ipcache", "policy", "services", "sockRevNat"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {

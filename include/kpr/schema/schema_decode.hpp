@@ -36,6 +36,7 @@
 
 #include "kpr/file_contents.hpp"
 #include "kpr/layout/maps.hpp"
+#include "kpr/policy/identity_schema_config.hpp"
 #include "kpr/schema/baseline_policy_decode.hpp"
 #include "kpr/schema/cluster_schema.hpp"
 #include "kpr/schema/decode_support.hpp"
@@ -63,7 +64,7 @@ inline constexpr MapDefault map_defaults[] = {
     {"services", 65536, min_capacity, true},    {"backends", 65536, min_capacity, true},
     {"sockRevNat", 262144, min_capacity, true}, {"conntrack", 262144, 1024, false},
     {"affinity", 65536, min_capacity, false},   {"ipcache", 65536, min_capacity, false},
-    {"policy", 16384, min_capacity, false},
+    {"policy", 16384, min_capacity, false},     {"identityMatches", 65536, min_capacity, false},
 };
 
 constexpr bool has_map_default(std::string_view name) {
@@ -259,7 +260,11 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             }
         }
         schema.features = detail::read_features(r, spec.child("features"));
+        const std::size_t errors_before_identity = r.error_count();
         schema.identity = detail::read_identity_schema(r, spec.child("identity"));
+        if (r.error_count() == errors_before_identity)
+            for (const auto& problem : policy::identity_schema_problems(schema.identity))
+                r.report(spec.child("identity"), problem);
         schema.baseline_policy = detail::read_baseline_policy(
             r, spec.child("baselinePolicy"),
             {schema.identity, schema.families, schema.tc_programs.contains(TcProgram::podIngress),
