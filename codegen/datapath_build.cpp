@@ -56,7 +56,7 @@ struct TemporaryFiles {
 } // namespace
 
 DatapathBuild build_datapath(const BuildRequest& r) {
-    const auto plan = plan_maps(r.schema);
+    const auto plan = plan_maps(r.schema, layout::Datapath::socket);
     auto source = emit_socket_datapath_source(r.schema, r.templates_dir);
     fs::create_directories(r.out_dir);
     const std::string base(socket_datapath_name);

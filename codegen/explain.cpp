@@ -32,6 +32,11 @@ std::string hook_of(std::string_view section) {
     return fmt::format("{} {}", section.substr(0, slash), hook);
 }
 
+std::string capacity_origin(const PlannedMap& map) {
+    return map.capacity_name.empty() ? std::string("fixed")
+                                     : fmt::format("spec.maps.{}", map.capacity_name);
+}
+
 } // namespace
 
 std::uint64_t estimated_map_bytes(const PlannedMap& map) {
@@ -40,7 +45,7 @@ std::uint64_t estimated_map_bytes(const PlannedMap& map) {
 }
 
 std::string explain_datapath(const schema::ClusterSchema& schema, const DatapathBuild& build) {
-    const auto plan = plan_maps(schema);
+    const auto plan = plan_maps(schema, layout::Datapath::socket);
     std::vector<std::string_view> families;
     for (auto f : schema.families)
         families.push_back(net::to_string(f));
@@ -53,10 +58,10 @@ std::string explain_datapath(const schema::ClusterSchema& schema, const Datapath
         const auto bytes = estimated_map_bytes(map);
         total += bytes;
         out += fmt::format("  {:<13} {:<22} key {:>2} B  value {:>2} B  capacity {:>8}  ~{:>9}  "
-                           "(spec.maps.{}, {})\n",
+                           "({}, {})\n",
                            map.name, layout::c_map_type(map.type), map.key.size, map.value.size,
-                           map.capacity, mebibytes(bytes), map.capacity_name,
-                           net::to_string(map.family));
+                           map.capacity, mebibytes(bytes), capacity_origin(map),
+                           map.family ? net::to_string(*map.family) : "both families");
     }
     out += fmt::format("  total ~{} of kernel memory, all preallocated\n\nprograms:\n",
                        mebibytes(total));

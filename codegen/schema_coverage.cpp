@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <set>
+
+#include "codegen/map_plan.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
 namespace kpr::codegen {
@@ -17,8 +20,12 @@ std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
         out.push_back(fmt::format("spec.tcPrograms ({}): no TC program is built yet",
                                   fmt::join(names, ", ")));
     }
+    std::set<std::string_view> sized;
+    for (auto datapath : built_datapaths(schema))
+        for (const auto& map : plan_maps(schema, datapath))
+            sized.insert(map.capacity_name);
     for (const auto& d : schema::map_defaults)
-        if (!d.built && schema.capacity(d.name) != d.capacity)
+        if (!sized.contains(d.name) && schema.capacity(d.name) != d.capacity)
             out.push_back(fmt::format("spec.maps.{}.capacity ({}): no {} map is built yet", d.name,
                                       schema.capacity(d.name), d.name));
     const auto& f = schema.features;

@@ -19,7 +19,7 @@ std::string family_feature(net::Family f) {
 
 TemplateInputs inputs_for(const schema::ClusterSchema& schema) {
     TemplateInputs in;
-    const auto plan = plan_maps(schema);
+    const auto plan = plan_maps(schema, layout::Datapath::socket);
     in.slots["layouts"] = emit_c_layouts(plan);
     in.slots["maps"] = emit_c_maps(plan);
     for (auto f : {net::Family::ipv4, net::Family::ipv6}) {

@@ -167,7 +167,7 @@ TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
 
 TEST(MapMemoryEstimate, CountsElementsAndBuckets) {
     const auto schema = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
-    const auto plan = codegen::plan_maps(schema);
+    const auto plan = codegen::plan_maps(schema, layout::Datapath::socket);
     // kpr_svc4: 12-byte key (16 rounded), 8-byte value, 65536 entries and buckets.
     EXPECT_EQ(plan[0].name, "kpr_svc4");
     EXPECT_EQ(codegen::estimated_map_bytes(plan[0]), (48u + 16 + 8) * 65536 + 16u * 65536);

@@ -78,7 +78,17 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
 }
 
 inline bpf_map_type kernel_map_type(layout::MapType t) {
-    return t == layout::MapType::hash ? BPF_MAP_TYPE_HASH : BPF_MAP_TYPE_LRU_HASH;
+    switch (t) {
+    case layout::MapType::hash:
+        return BPF_MAP_TYPE_HASH;
+    case layout::MapType::lru_hash:
+        return BPF_MAP_TYPE_LRU_HASH;
+    case layout::MapType::lpm_trie:
+        return BPF_MAP_TYPE_LPM_TRIE;
+    case layout::MapType::percpu_array:
+        return BPF_MAP_TYPE_PERCPU_ARRAY;
+    }
+    return BPF_MAP_TYPE_UNSPEC;
 }
 
 } // namespace detail
