@@ -4,6 +4,7 @@
 // scripts/update-golden does), shaped as promised — one kpr_idmatch lookup
 // per identity and direction, none without label matches, the empty rule
 // set passing everything — and accepted by the in-process BPF compiler.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "codegen/baseline_policy_c.hpp"
+#include "codegen/map_plan.hpp"
 #include "kpr/file_contents.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
@@ -75,6 +77,13 @@ TEST(BaselinePolicyC, NoLabelMatchesNoIdentityMatchMap) {
     EXPECT_TRUE(baseline_uses_idmatch(schema));
     EXPECT_FALSE(baseline_uses_idmatch(without));
     EXPECT_EQ(emit_baseline_policy_c(without).find("idmatch"), std::string::npos);
+    const auto declares_idmatch = [](const schema::ClusterSchema& s) {
+        const auto plan = plan_maps(s, layout::Datapath::tc);
+        return std::any_of(plan.begin(), plan.end(),
+                           [](const PlannedMap& m) { return m.name == "kpr_idmatch"; });
+    };
+    EXPECT_TRUE(declares_idmatch(schema));
+    EXPECT_FALSE(declares_idmatch(without));
 }
 
 TEST(BaselinePolicyC, NoRulesPassEverything) {
