@@ -109,7 +109,8 @@ struct RuleEmitter {
         }
         std::string condition;
         for (const auto& term : all) {
-            const bool simple = term.find(' ') == std::string::npos;
+            const bool simple = term.find(' ') == std::string::npos ||
+                                (all.size() == 1 && term.find("||") == std::string::npos);
             condition += condition.empty() ? "" : " &&\n\t    ";
             condition += simple ? term : "(" + term + ")";
         }

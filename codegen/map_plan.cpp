@@ -6,10 +6,13 @@
 #include <boost/hana/for_each.hpp>
 
 #include "codegen/baseline_policy_c.hpp"
+#include "codegen/tc_datapath.hpp"
 
 namespace kpr::codegen {
 
-std::vector<layout::Datapath> built_datapaths(const schema::ClusterSchema&) {
+std::vector<layout::Datapath> built_datapaths(const schema::ClusterSchema& schema) {
+    if (has_tc_datapath(schema))
+        return {layout::Datapath::socket, layout::Datapath::tc};
     return {layout::Datapath::socket};
 }
 

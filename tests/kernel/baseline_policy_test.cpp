@@ -40,22 +40,8 @@ namespace fs = std::filesystem;
 namespace ref = baseline_reference;
 using schema::IdentityLabelMatch;
 
-// struct kpr_policy_subject and the verdicts as CONTRACT4 fixes them, for
-// the probe until the TC templates' lib/policy.h declares them.
-constexpr std::string_view subject_declaration = R"(struct kpr_policy_subject {
-	__u32 local_identity;
-	__u32 peer_identity;
-	__u32 peer_cidr_identity;
-	__u8 family;
-	__u8 proto;
-	__u16 dport;
-	__be32 peer_addr[4];
-};
-#define KPR_BASELINE_PASS 0
-#define KPR_BASELINE_ALLOW 1
-#define KPR_BASELINE_DENY 2
-)";
-
+// struct kpr_policy_subject (lib/policy_subject.h) followed by the probe's
+// direction switch.
 struct Subject {
     std::uint32_t local_identity;
     std::uint32_t peer_identity;
@@ -82,7 +68,6 @@ class Probe {
         codegen::TemplateInputs inputs;
         inputs.slots["layouts"] = codegen::emit_c_layouts(plan);
         inputs.slots["maps"] = codegen::emit_c_maps(plan);
-        inputs.slots["subject"] = std::string(subject_declaration);
         inputs.slots["baseline"] = codegen::emit_baseline_policy_c(schema);
         const auto source = codegen::expand_template(
             codegen::read_template(KPR_TEST_DATA_DIR "/baseline/probe.bpf.c"), "probe.bpf.c",

@@ -86,7 +86,7 @@ TEST(CMaps, TheTcPlanHasTriesWithoutPreallocationAndAFixedDropArray) {
         << text;
     EXPECT_NE(text.find(fmt::format("\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n"
                                     "\t__uint(max_entries, {});\n"
-                                    "\t__type(key, struct kpr_drop_key);\n",
+                                    "\t__type(key, __u32);\n",
                                     layout::drop_reason_count)),
               std::string::npos)
         << text;

@@ -49,7 +49,14 @@ inline std::string_view c_map_flags(MapType t) {
 }
 
 // A per-CPU map holds one value per possible CPU under each key.
-inline bool is_per_cpu(MapType t) {
+constexpr bool is_per_cpu(MapType t) {
+    return t == MapType::percpu_array;
+}
+
+// An array's key is its index: the kernel wants a plain 32-bit integer in
+// its BTF (a struct is refused), so the C side declares it __u32 while the
+// C++ layout is a struct of one u32 field.
+constexpr bool has_index_key(MapType t) {
     return t == MapType::percpu_array;
 }
 
@@ -100,7 +107,7 @@ template <class Key, class Value> struct MapSpec {
             throw "a map is sized either by a schema capacity or by a fixed number";
         if (t == MapType::percpu_array && !c.schema_name.empty())
             throw "an array's size is the range of its index, fixed by kpr";
-        if (t == MapType::percpu_array && sizeof(Key) != 4)
+        if (has_index_key(t) && sizeof(Key) != 4)
             throw "an array map's key is a 4-byte index";
     }
 };

@@ -2,8 +2,8 @@
 /* A syscall program around the unrolled baseline rules, so a test can run
  * them on subjects it writes itself (BPF_PROG_TEST_RUN with ctx_in) and
  * compare each verdict with the C++ reference. The slots are filled as in
- * the TC programs: the identity-match map's layouts and definition, and the
- * baseline functions. */
+ * the TC programs (bpf_lxc.c): the identity-match map's layouts and
+ * definition, and the baseline functions. */
 
 #include "lib/common.h"
 
@@ -11,7 +11,7 @@
 
 /* @kpr:slot maps */
 
-/* @kpr:slot subject */
+#include "lib/policy_subject.h"
 
 /* @kpr:slot baseline */
 
