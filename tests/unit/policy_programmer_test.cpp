@@ -35,15 +35,19 @@ struct Maps {
     FakeMap<layout::IpcacheKey6, layout::IpcacheValue> ipcache6{"kpr_ipcache6", 16};
     FakeMap<layout::EndpointKey, layout::EndpointValue> endpoints{"kpr_endpoint", 4};
     FakeMap<layout::PolicyKey, layout::PolicyValue> policies{"kpr_policy", 8};
+    FakeMap<layout::IdmatchKey, layout::IdmatchValue> identity_matches{"kpr_idmatch", 8};
 
-    PolicyMaps io() { return {&ipcache4, &ipcache6, &endpoints, &policies}; }
-    std::size_t writes() const { return ipcache4.writes + ipcache6.writes + endpoints.writes + policies.writes; }
+    PolicyMaps io() { return {&ipcache4, &ipcache6, &endpoints, &policies, &identity_matches}; }
+    std::size_t writes() const {
+        return ipcache4.writes + ipcache6.writes + endpoints.writes + policies.writes + identity_matches.writes;
+    }
 
     template <class Fn> void after_every_write(Fn fn) {
         ipcache4.after_write = fn;
         ipcache6.after_write = fn;
         endpoints.after_write = fn;
         policies.after_write = fn;
+        identity_matches.after_write = fn;
     }
 };
 
@@ -149,6 +153,29 @@ TEST(PolicyProgrammer, RevisionsStayWhenOnlyAllowsAreAddedAndMoveForEveryEndpoin
     EXPECT_EQ(programmer.apply(moved).revisions_bumped, 2u) << "every endpoint";
     for (const auto& [key, value] : maps.endpoints.entries())
         EXPECT_GT(value.policy_revision, settled.at(key).policy_revision);
+}
+
+TEST(PolicyProgrammer, IdentityMatchBitsLandBeforeEndpointsAndAChangeMovesEveryRevision) {
+    Maps maps;
+    PolicyProgrammer programmer(maps.io());
+    auto with_match = before();
+    layout::IdmatchValue matches{};
+    matches.set(0);
+    with_match.identity_matches[{client_identity}] = matches;
+    bool endpoint_before_match = false;
+    maps.endpoints.after_write = [&] {
+        endpoint_before_match = endpoint_before_match || maps.identity_matches.entries().empty();
+    };
+    programmer.apply(with_match);
+    EXPECT_FALSE(endpoint_before_match) << "a baseline rule could read an endpoint before its identity's bits";
+    EXPECT_EQ(maps.identity_matches.entries().at({client_identity}), matches);
+
+    auto moved = with_match;
+    moved.identity_matches[{client_identity}].set(3);
+    EXPECT_EQ(programmer.apply(moved).revisions_bumped, 2u) << "a baseline decision may flip for any endpoint";
+    const auto report = programmer.apply(before());
+    EXPECT_EQ(report.removed, 1u);
+    EXPECT_TRUE(maps.identity_matches.entries().empty());
 }
 
 TEST(PolicyProgrammer, ANewEndpointNeverReusesARevision) {

@@ -123,8 +123,8 @@ class DatapathObject {
                                     errno_text(errno)));
         const auto manifest_path = manifest::manifest_path_for(path);
         try {
-            if (auto problems = manifest::check_manifest(manifest::read_manifest(manifest_path),
-                                                         read_file_contents(path).value_or(""),
+            d.manifest_ = manifest::read_manifest(manifest_path);
+            if (auto problems = manifest::check_manifest(d.manifest_, read_file_contents(path).value_or(""),
                                                          d.object_.get());
                 !problems.empty())
                 throw Error(fmt::format(
@@ -161,6 +161,10 @@ class DatapathObject {
         return map ? bpf_map__fd(map) : -1;
     }
 
+    // The build manifest the object was checked against (for a TC object:
+    // the identity configuration and baseline label matches it assumes).
+    const manifest::BuildManifest& manifest() const { return manifest_; }
+
     std::vector<bpf_program*> programs() const {
         std::vector<bpf_program*> out;
         bpf_program* prog;
@@ -173,6 +177,7 @@ class DatapathObject {
         void operator()(bpf_object* o) const { bpf_object__close(o); }
     };
     std::unique_ptr<bpf_object, Close> object_;
+    manifest::BuildManifest manifest_;
 };
 
 } // namespace kpr::runtime

@@ -242,12 +242,8 @@ inline int run_agent(const AgentOptions& o) {
     detail::log_attach(attach_socket_programs(object, o.cgroup, pins));
     sync::LoadBalancerTables tables([&](std::string_view name) { return object.map_fd(name); });
     std::unique_ptr<PodDatapath> pods;
-    // Identities are numbered with the compiler's defaults, which are the
-    // schema's defaults: the schema's identity section does not reach the
-    // agent yet.
     if (!o.tc_object.empty())
-        pods = std::make_unique<PodDatapath>(o.tc_object, pins,
-                                             PodDatapath::Options{o.node_name, o.node_addresses, {}});
+        pods = std::make_unique<PodDatapath>(o.tc_object, pins, PodDatapath::Options{o.node_name, o.node_addresses});
     const int status = o.sources.empty() ? detail::run_from_api(o, stop, tables, pods.get())
                                          : detail::run_from_files(o, stop, tables, pods.get());
     if (!o.once)

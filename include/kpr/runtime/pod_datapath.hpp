@@ -87,16 +87,20 @@ class PodDatapath {
     struct Options {
         std::string node_name;
         std::vector<net::Address> node_addresses;
-        policy::IdentityConfig identities;
     };
 
+    // Identities are numbered with the identity configuration the TC
+    // object's manifest carries (the schema's), the compiler's defaults
+    // when it carries none.
     PodDatapath(const std::filesystem::path& tc_object, const InstancePaths& pins, Options options)
         : options_(std::move(options)), object_(DatapathObject::load(tc_object, pins)),
+          identities_(object_.manifest().identity.value_or(policy::IdentityConfig{})),
           programs_{program_fd(tc_object, from_pod_program), program_fd(tc_object, to_pod_program)},
           ipcache4_(open_map(layout::ipcache4, false)), ipcache6_(open_map(layout::ipcache6, false)),
           endpoints_(open_map(layout::endpoints, true)), policies_(open_map(layout::policies, true)),
+          identity_matches_(open_map(layout::identity_matches, false)),
           programmer_({ipcache4_ ? &*ipcache4_ : nullptr, ipcache6_ ? &*ipcache6_ : nullptr, &*endpoints_,
-                       &*policies_}),
+                       &*policies_, identity_matches_ ? &*identity_matches_ : nullptr}),
           attacher_(pins), drops_fd_(object_.map_fd(layout::drops.name)) {
         note_totals();
     }
@@ -105,26 +109,29 @@ class PodDatapath {
         PodSyncReport report;
         ++counters_.syncs;
         const auto routes = HostRoutes::read();
-        policy::PolicyState compiled;
+        std::map<k8s::ObjectKey, std::uint32_t> placed;
+        sync::PolicyMapContents contents;
         try {
-            compiled = policy::compile_policy(
+            const auto compiled = policy::compile_policy(
                 sync::policy_input(state, {options_.node_name, options_.node_addresses}), options_.node_name,
-                options_.identities);
+                identities_);
+            report.problems = compiled.diagnostics;
+            placed = place_endpoints(compiled, routes, report);
+            contents = sync::policy_map_contents(compiled, placed, object_.manifest().baseline_label_matches);
         } catch (const std::invalid_argument& e) {
-            report.problems.push_back(Diagnostic{{"identity configuration"}, "", "", fmt::format(
+            // An identity configuration or baseline the TC object's manifest
+            // carries that cannot be used: nothing can be computed right.
+            report.problems.push_back(Diagnostic{{"policy"}, "", "", fmt::format(
                 "{}; the policy maps keep what they hold", e.what())});
             ++counters_.refused;
             return report;
         }
-        report.problems = compiled.diagnostics;
-        const auto placed = place_endpoints(compiled, routes, report);
         std::set<int> wanted;
         for (const auto& [pod, ifindex] : placed)
             wanted.insert(static_cast<int>(ifindex));
         try {
-            report.apply = programmer_.apply(sync::policy_map_contents(compiled, placed), [&] {
-                reconcile_attachments(routes, wanted, report);
-            });
+            report.apply = programmer_.apply(std::move(contents),
+                                             [&] { reconcile_attachments(routes, wanted, report); });
         } catch (const Error& e) {
             report.problems.push_back(Diagnostic{{"policy maps"}, "", "", fmt::format(
                 "{}; read the maps back, the next sync tries again", e.what())});
@@ -246,11 +253,13 @@ class PodDatapath {
     Options options_;
     RouteChanges route_changes_; // subscribed before the first read of the routes
     DatapathObject object_;
+    policy::IdentityConfig identities_;
     PodPrograms programs_;
     std::optional<Map<layout::IpcacheKey4, layout::IpcacheValue>> ipcache4_;
     std::optional<Map<layout::IpcacheKey6, layout::IpcacheValue>> ipcache6_;
     std::optional<Map<layout::EndpointKey, layout::EndpointValue>> endpoints_;
     std::optional<Map<layout::PolicyKey, layout::PolicyValue>> policies_;
+    std::optional<Map<layout::IdmatchKey, layout::IdmatchValue>> identity_matches_;
     sync::PolicyProgrammer programmer_;
     TcAttacher attacher_;
     int drops_fd_;

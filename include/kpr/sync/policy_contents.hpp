@@ -4,7 +4,9 @@
 // by endpoint id, the ifindex of each local pod's host-side veth. A local
 // pod whose veth has not been found yet is no endpoint (its address is
 // still in the ipcache, with endpoint id 0): it gets its entries on the
-// sync that finds the interface.
+// sync that finds the interface. The identity-match entries say which of
+// the baseline rules' label matches (numbered as the build numbered them,
+// from the TC object's manifest) each label identity satisfies.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "kpr/k8s/cluster_state.hpp"
+#include "kpr/policy/identity_match_entries.hpp"
 #include "kpr/policy/policy_compiler.hpp"
 #include "kpr/policy/policy_map_entries.hpp"
 #include "kpr/sync/policy_programmer.hpp"
@@ -45,8 +48,10 @@ inline policy::PolicyInput policy_input(const k8s::ClusterState& state, const po
 
 // endpoint_ids: the local pods that have an interface, by Pod key.
 inline PolicyMapContents policy_map_contents(const policy::PolicyState& state,
-                                             const std::map<k8s::ObjectKey, std::uint32_t>& endpoint_ids) {
+                                             const std::map<k8s::ObjectKey, std::uint32_t>& endpoint_ids,
+                                             const std::vector<schema::IdentityLabelMatch>& baseline_matches = {}) {
     PolicyMapContents out;
+    out.identity_matches = policy::identity_match_entries(state, baseline_matches);
     std::map<net::Address, std::uint32_t> endpoint_of_address;
     for (const auto& [pod, endpoint] : state.endpoints) {
         const auto id = endpoint_ids.find(pod);

@@ -1,18 +1,22 @@
-// Brings the policy maps (ipcache per family, endpoint, policy) to the
+// Brings the policy maps (ipcache per family, endpoint, policy, and the
+// identity-match map of the baseline rules when the data path has it) to the
 // contents the compiler asks for, writing only differences, in an order
 // that never denies what stays allowed:
 //
-//   1. new and changed policy entries, then ipcache entries (batched);
+//   1. new and changed policy entries, then ipcache and identity-match
+//      entries (batched);
 //   2. endpoint values (enforced flags, port masks, identities, revisions);
 //   3. a caller's step (the agent detaches pods that went, so no program
 //      meets a missing endpoint entry);
-//   4. deletions: policy entries, ipcache entries, endpoints;
+//   4. deletions: policy entries, ipcache and identity-match entries,
+//      endpoints;
 //   5. new policy revisions.
 //
 // An endpoint whose decisions could turn from allow to deny gets a new
 // policy revision (docs/policy.md, "Established connections"): when one of
 // its policy entries goes, a direction becomes enforced, its identity
-// changes, or any ipcache entry's identities change (then every endpoint).
+// changes, or any ipcache entry's identities or identity-match bits change
+// (then every endpoint: the baseline rules and selectors decide on them).
 // The revision is written last: a tracked connection decided again before
 // the deletions would otherwise be allowed by an entry about to go, and
 // keep the new revision.
@@ -40,6 +44,7 @@
 #include <fmt/format.h>
 
 #include "kpr/layout/endpoint_policy.hpp"
+#include "kpr/layout/idmatch.hpp"
 #include "kpr/layout/ipcache.hpp"
 #include "kpr/layout/policy.hpp"
 #include "kpr/runtime/error.hpp"
@@ -54,6 +59,7 @@ struct PolicyMapContents {
     std::map<layout::IpcacheKey6, layout::IpcacheValue> ipcache6;
     std::map<layout::EndpointKey, layout::EndpointValue> endpoints;
     std::map<layout::PolicyKey, layout::PolicyValue> policies;
+    std::map<layout::IdmatchKey, layout::IdmatchValue> identity_matches;
 };
 
 struct PolicyMaps {
@@ -62,6 +68,8 @@ struct PolicyMaps {
     runtime::MapIo<layout::IpcacheKey6, layout::IpcacheValue>* ipcache6 = nullptr;
     runtime::MapIo<layout::EndpointKey, layout::EndpointValue>* endpoints = nullptr;
     runtime::MapIo<layout::PolicyKey, layout::PolicyValue>* policies = nullptr;
+    // Absent when the baseline rules use no label match.
+    runtime::MapIo<layout::IdmatchKey, layout::IdmatchValue>* identity_matches = nullptr;
 };
 
 struct PolicyApplyReport {
@@ -150,7 +158,8 @@ template <class Key, class Value> class MirroredMap {
 class PolicyProgrammer {
   public:
     explicit PolicyProgrammer(const PolicyMaps& maps)
-        : ipcache4_(maps.ipcache4), ipcache6_(maps.ipcache6), endpoints_(maps.endpoints), policies_(maps.policies) {
+        : ipcache4_(maps.ipcache4), ipcache6_(maps.ipcache6), endpoints_(maps.endpoints), policies_(maps.policies),
+          identity_matches_(maps.identity_matches) {
         if (!maps.endpoints || !maps.policies)
             throw runtime::Error("the policy maps kpr_endpoint and kpr_policy are both needed");
         note_revisions();
@@ -173,6 +182,8 @@ class PolicyProgrammer {
             desired.ipcache4.clear();
         if (!ipcache6_.present())
             desired.ipcache6.clear();
+        if (!identity_matches_.present())
+            desired.identity_matches.clear();
         const auto bumped = assign_revisions(desired);
         // Sorted first, so written first in the endpoint batch.
         desired.endpoints[revision_counter] =
@@ -181,8 +192,9 @@ class PolicyProgrammer {
         const auto ip6 = ipcache6_.diff(desired.ipcache6);
         const auto ep = endpoints_.diff(desired.endpoints);
         const auto pol = policies_.diff(desired.policies);
+        const auto idm = identity_matches_.diff(desired.identity_matches);
         for (const auto& why : {policies_.overflow(pol), ipcache4_.overflow(ip4), ipcache6_.overflow(ip6),
-                                endpoints_.overflow(ep)})
+                                endpoints_.overflow(ep), identity_matches_.overflow(idm)})
             if (why) {
                 report.refused = fmt::format("{}; nothing was changed, the maps keep what they hold", *why);
                 return report;
@@ -192,11 +204,13 @@ class PolicyProgrammer {
             policies_.upsert(pol);
             ipcache4_.upsert(ip4);
             ipcache6_.upsert(ip6);
+            identity_matches_.upsert(idm);
             endpoints_.upsert(ep);
             before_deletions();
             policies_.erase(pol);
             ipcache4_.erase(ip4);
             ipcache6_.erase(ip6);
+            identity_matches_.erase(idm);
             endpoints_.erase(ep);
             revised = endpoints_.mirror();
             for (auto& [key, value] : revised)
@@ -210,10 +224,11 @@ class PolicyProgrammer {
         // The counter is bookkeeping, not an entry anyone asked for.
         const bool counter_written = !ep.upsert_keys.empty() && ep.upsert_keys.front() == revision_counter;
         report.written = pol.upsert_keys.size() + ip4.upsert_keys.size() + ip6.upsert_keys.size() +
-                         ep.upsert_keys.size() - counter_written;
-        report.removed =
-            pol.erase_keys.size() + ip4.erase_keys.size() + ip6.erase_keys.size() + ep.erase_keys.size();
-        report.unchanged = pol.unchanged + ip4.unchanged + ip6.unchanged + ep.unchanged - !counter_written;
+                         idm.upsert_keys.size() + ep.upsert_keys.size() - counter_written;
+        report.removed = pol.erase_keys.size() + ip4.erase_keys.size() + ip6.erase_keys.size() +
+                         idm.erase_keys.size() + ep.erase_keys.size();
+        report.unchanged =
+            pol.unchanged + ip4.unchanged + ip6.unchanged + idm.unchanged + ep.unchanged - !counter_written;
         report.revisions_bumped = bumped.size();
         return report;
     }
@@ -224,6 +239,7 @@ class PolicyProgrammer {
         ipcache6_.read_back();
         endpoints_.read_back();
         policies_.read_back();
+        identity_matches_.read_back();
         note_revisions();
     }
 
@@ -249,7 +265,8 @@ class PolicyProgrammer {
     // to deny.
     std::set<layout::EndpointKey> assign_revisions(PolicyMapContents& desired) {
         const bool ipcache_moved = identities_changed(ipcache4_.mirror(), desired.ipcache4) ||
-                                   identities_changed(ipcache6_.mirror(), desired.ipcache6);
+                                   identities_changed(ipcache6_.mirror(), desired.ipcache6) ||
+                                   identity_matches_.mirror() != desired.identity_matches;
         std::set<std::uint32_t> lost_entries;
         for (const auto& [key, value] : policies_.mirror())
             if (!desired.policies.contains(key))
@@ -275,6 +292,7 @@ class PolicyProgrammer {
     detail::MirroredMap<layout::IpcacheKey6, layout::IpcacheValue> ipcache6_;
     detail::MirroredMap<layout::EndpointKey, layout::EndpointValue> endpoints_;
     detail::MirroredMap<layout::PolicyKey, layout::PolicyValue> policies_;
+    detail::MirroredMap<layout::IdmatchKey, layout::IdmatchValue> identity_matches_;
     std::uint32_t next_revision_ = 1;
 };
 
