@@ -4,7 +4,8 @@
 // and NetworkPolicy files. A default-deny policy blocks a real TCP
 // connection and removing it lets connections through again; a connection
 // an allow admitted survives an agent SIGKILL and restart (which writes
-// nothing, since nothing changed); removing that allow ends it too.
+// nothing, since nothing changed); removing that allow ends it too. A pod
+// whose route appears after its Pod object is programmed when it does.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -24,7 +25,8 @@ using namespace std::chrono_literals;
 
 constexpr int server_port = 8080;
 
-std::string pod_yaml(const Pod& pod, const std::string& app) {
+std::string pod_yaml(const std::string& name, const std::string& ipv4, const std::string& ipv6,
+                     const std::string& app) {
     return fmt::format(R"(apiVersion: v1
 kind: Pod
 metadata:
@@ -46,8 +48,10 @@ status:
   - ip: {3}
   - ip: {4}
 )",
-                       pod.name, app, server_port, pod.ipv4, pod.ipv6);
+                       name, app, server_port, ipv4, ipv6);
 }
+
+std::string pod_yaml(const Pod& pod, const std::string& app) { return pod_yaml(pod.name, pod.ipv4, pod.ipv6, app); }
 
 // Every pod of the namespace isolated for ingress, nothing allowed.
 const std::string default_deny = R"(apiVersion: networking.k8s.io/v1
@@ -163,6 +167,20 @@ TEST_F(PodPolicyEnforcement, AnAllowedConnectionSurvivesAnAgentKillAndRestartTha
     EXPECT_GT(sync_field(revoked, "revisions_bumped"), 0) << revoked;
     EXPECT_NE(ping(), first) << "a removed allow reaches established connections";
     EXPECT_EQ(tcp(server_->ipv4, 1), 0);
+}
+
+TEST_F(PodPolicyEnforcement, APodWhoseRouteAppearsAfterItsPodObjectIsProgrammedWhenItDoes) {
+    // The third pod of the topology gets 10.244.0.12; its Pod object comes first.
+    auto synced = agent_->apply("late.yaml", pod_yaml("late", "10.244.0.12", "fd00:244::12", "late"));
+    EXPECT_EQ(sync_field(synced, "waiting"), 1) << synced;
+    EXPECT_EQ(sync_field(synced, "endpoints"), 2) << synced;
+    const auto& late = topology_->add_pod("late");
+    ASSERT_EQ(late.ipv4, "10.244.0.12");
+    synced = agent_->next_sync();
+    EXPECT_NE(synced.find(" source=routes "), std::string::npos) << synced;
+    EXPECT_EQ(sync_field(synced, "endpoints"), 3) << synced;
+    EXPECT_EQ(sync_field(synced, "waiting"), 0) << synced;
+    EXPECT_NE(agent_->show().find("(" + late.node_interface + ")"), std::string::npos);
 }
 
 } // namespace
