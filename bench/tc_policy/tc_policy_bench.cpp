@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
     int rounds = 7;
     std::uint32_t repeat = 200000;
     int fresh_runs = 4001;
-    int rules = 250;
+    int rules = 500;
     bool smoke = false;
     app.add_option("--rounds", rounds, "rounds over every size, the median is reported");
     app.add_option("--repeat", repeat, "packets per test run");
