@@ -174,8 +174,8 @@ std::string direction_function(const schema::ClusterSchema& schema, PolicyDirect
     if (subjects || label_peers)
         out += "\n";
     const RuleEmitter emitter{schema.identity, matches};
-    for (const BaselineRule* r : rules)
-        out += emitter.rule(*r);
+    for (std::size_t i = 0; i < rules.size(); ++i)
+        out += (i ? "\tKPR_BASELINE_NEXT_RULE();\n" : "") + emitter.rule(*rules[i]);
     return out + "\treturn KPR_BASELINE_PASS;\n}\n";
 }
 
@@ -215,6 +215,12 @@ std::string emit_baseline_policy_c(const schema::ClusterSchema& schema) {
             "}}\n",
             layout::idmatch_words * 8);
     }
+    if (!schema.baseline_policy.rules.empty())
+        out += "/* Between rules: an empty asm that may touch memory keeps clang from\n"
+               " * merging the rules' comparisons into switch trees, which multiplied\n"
+               " * the code of many same-length CIDRs past BPF's 32K-instruction jump\n"
+               " * range (and its compile time). */\n"
+               "#define KPR_BASELINE_NEXT_RULE() asm volatile(\"\" ::: \"memory\")\n";
     out += "\n" + direction_function(schema, PolicyDirection::ingress, matches);
     out += "\n" + direction_function(schema, PolicyDirection::egress, matches);
     return out;

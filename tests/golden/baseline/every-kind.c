@@ -15,6 +15,11 @@ static __always_inline void kpr_idmatch_bits(__u32 identity, __u64 *bits)
 	else
 		__builtin_memset(bits, 0, 64);
 }
+/* Between rules: an empty asm that may touch memory keeps clang from
+ * merging the rules' comparisons into switch trees, which multiplied
+ * the code of many same-length CIDRs past BPF's 32K-instruction jump
+ * range (and its compile time). */
+#define KPR_BASELINE_NEXT_RULE() asm volatile("" ::: "memory")
 
 /* 3 ingress rules, first match decides. */
 static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject *s)
@@ -31,12 +36,14 @@ static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject 
 	if (((s->peer_identity == 1) ||
 	     (s->peer_identity == 6)))
 		return KPR_BASELINE_ALLOW;
+	KPR_BASELINE_NEXT_RULE();
 	/* web-from-world, priority 10: Pass */
 	if ((local_matches[0] & (1ULL << 1)) &&
 	    peer_outside &&
 	    ((s->proto == IPPROTO_TCP && s->dport >= 8000 && s->dport <= 8100) ||
 	     (s->proto == IPPROTO_SCTP)))
 		return KPR_BASELINE_PASS;
+	KPR_BASELINE_NEXT_RULE();
 	/* deny-lab-to-db, priority 10: Deny */
 	if ((local_matches[0] & (1ULL << 2)) &&
 	    ((peer_matches[0] & (1ULL << 3)) ||
@@ -60,10 +67,12 @@ static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *
 	    ((s->proto == IPPROTO_UDP && s->dport == 53) ||
 	     (s->proto == IPPROTO_TCP && s->dport == 53)))
 		return KPR_BASELINE_ALLOW;
+	KPR_BASELINE_NEXT_RULE();
 	/* deny-metadata, priority 10: Deny */
 	if (((s->family == 4 && s->peer_addr[0] == bpf_htonl(0xa9fea9fe)) ||
 	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000ec2) && s->peer_addr[1] == bpf_htonl(0x00000000) && s->peer_addr[2] == bpf_htonl(0x00000000) && s->peer_addr[3] == bpf_htonl(0x00000254))))
 		return KPR_BASELINE_DENY;
+	KPR_BASELINE_NEXT_RULE();
 	/* all-v4, priority 1000: Deny */
 	if ((local_matches[0] & (1ULL << 1)) &&
 	    (s->family == 4))

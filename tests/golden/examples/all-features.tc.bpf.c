@@ -282,6 +282,11 @@ static __always_inline void kpr_idmatch_bits(__u32 identity, __u64 *bits)
 	else
 		__builtin_memset(bits, 0, 64);
 }
+/* Between rules: an empty asm that may touch memory keeps clang from
+ * merging the rules' comparisons into switch trees, which multiplied
+ * the code of many same-length CIDRs past BPF's 32K-instruction jump
+ * range (and its compile time). */
+#define KPR_BASELINE_NEXT_RULE() asm volatile("" ::: "memory")
 
 /* 2 ingress rules, first match decides. */
 static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject *s)
@@ -295,6 +300,7 @@ static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject 
 	/* allow-node-health-checks, priority 30: Allow */
 	if (s->peer_identity == 1)
 		return KPR_BASELINE_ALLOW;
+	KPR_BASELINE_NEXT_RULE();
 	/* namespace-policies-decide, priority 1000: Pass */
 	if ((local_matches[0] & (1ULL << 1)) &&
 	    peer_outside &&
@@ -314,6 +320,7 @@ static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *
 	if (((s->family == 4 && s->peer_addr[0] == bpf_htonl(0xa9fea9fe)) ||
 	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000ec2) && s->peer_addr[1] == bpf_htonl(0x00000000) && s->peer_addr[2] == bpf_htonl(0x00000000) && s->peer_addr[3] == bpf_htonl(0x00000254))))
 		return KPR_BASELINE_DENY;
+	KPR_BASELINE_NEXT_RULE();
 	/* allow-dns, priority 20: Allow */
 	if ((peer_matches[0] & (1ULL << 0)) &&
 	    ((s->proto == IPPROTO_UDP && s->dport == 53) ||
