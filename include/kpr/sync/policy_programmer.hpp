@@ -13,10 +13,13 @@
 //   5. new policy revisions.
 //
 // An endpoint whose decisions could turn from allow to deny gets a new
-// policy revision (docs/policy.md, "Established connections"): when one of
-// its policy entries goes, a direction becomes enforced, its identity
-// changes, or any ipcache entry's identities or identity-match bits change
-// (then every endpoint: the baseline rules and selectors decide on them).
+// policy revision (docs/policy.md, "Established connections"): when a
+// policy entry goes, a direction becomes enforced, an endpoint's identity
+// changes, or any ipcache entry's identities or identity-match bits change.
+// Then every endpoint moves: a connection between two local pods is
+// decided for both (and delivered by redirect past the second program), so
+// which endpoint's revision its conntrack entry holds is the data path's
+// choice, and the baseline rules and selectors decide on identities.
 // The revision is written last: a tracked connection decided again before
 // the deletions would otherwise be allowed by an entry about to go, and
 // keep the new revision.
@@ -260,9 +263,9 @@ class PolicyProgrammer {
     }
 
     // Each desired endpoint keeps its revision (a new one gets a fresh
-    // number); returned are those that need a new one once every other
-    // write has landed, because a decision for them could turn from allow
-    // to deny.
+    // number); returned are the existing ones that need a new one once
+    // every other write has landed: all of them, when any decision could
+    // turn from allow to deny.
     std::set<layout::EndpointKey> assign_revisions(PolicyMapContents& desired) {
         const bool ipcache_moved = identities_changed(ipcache4_.mirror(), desired.ipcache4) ||
                                    identities_changed(ipcache6_.mirror(), desired.ipcache6) ||
@@ -271,8 +274,11 @@ class PolicyProgrammer {
         for (const auto& [key, value] : policies_.mirror())
             if (!desired.policies.contains(key))
                 lost_entries.insert(key.endpoint_id);
-        std::set<layout::EndpointKey> bumped;
         desired.endpoints.erase(revision_counter);
+        // A tracked connection between two local pods is decided for both
+        // of them but its entry records one endpoint's revision, so any
+        // endpoint's decision that could turn to deny moves them all.
+        bool could_deny = ipcache_moved || !lost_entries.empty();
         for (auto& [key, value] : desired.endpoints) {
             const auto old = endpoints_.mirror().find(key);
             if (old == endpoints_.mirror().end()) {
@@ -280,11 +286,13 @@ class PolicyProgrammer {
                 continue;
             }
             value.policy_revision = old->second.policy_revision;
-            const bool newly_enforced = (value.flags & ~old->second.flags) != 0;
-            if (ipcache_moved || newly_enforced || lost_entries.contains(key.endpoint_id) ||
-                value.identity != old->second.identity)
-                bumped.insert(key);
+            could_deny = could_deny || (value.flags & ~old->second.flags) != 0 || value.identity != old->second.identity;
         }
+        std::set<layout::EndpointKey> bumped;
+        if (could_deny)
+            for (const auto& [key, value] : desired.endpoints)
+                if (endpoints_.mirror().contains(key))
+                    bumped.insert(key);
         return bumped;
     }
 
