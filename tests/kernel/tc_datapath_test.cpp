@@ -366,6 +366,14 @@ TEST_F(TcDatapath, FirstFragmentsAreDecidedOnTheirPortsOthersOnlyByPortlessRules
     fragment_header(frag6, tcp, 185, false).zeros(16);
     expect_drop(from_pod_, frag6, DropReason::policy_denied_egress,
                 "non-first IPv6 fragment under a per-port rule");
+    // A port range starting at 0 (ports 0-1023, the block 0/6) covers the
+    // unknown port's placeholder, and still must not let them through.
+    allow(pod_a, egress, world, tcp, 0, 6);
+    endpoint(pod_a, identity_a, 1u << 16, (1u << 16) | (1u << 6), 3);
+    expect_drop(from_pod_, tcp4(a4, out4, 40000, 80, 0, {.fragment_offset = 185}),
+                DropReason::policy_denied_egress, "non-first fragment under a 0-1023 rule");
+    expect_drop(from_pod_, frag6, DropReason::policy_denied_egress,
+                "non-first IPv6 fragment under a 0-1023 rule");
     // A rule allowing every TCP port lets non-first fragments through.
     allow(pod_a, egress, world, tcp, 0, 0);
     endpoint(pod_a, identity_a, 1u << 16, (1u << 16) | 1u, 3);
