@@ -35,6 +35,9 @@ class ModelCluster {
   public:
     // The node every model pod runs on (spec.nodeName).
     static constexpr std::string_view node_name = "kpr-node";
+    // Blocks holding every pod address the topology hands out.
+    static constexpr std::string_view pods_v4 = "10.244.0.0/24";
+    static constexpr std::string_view pods_v6 = "fd00:244::/64";
 
     // Builds the topology kprt-<pid>-<tag>-* and starts the nine servers.
     explicit ModelCluster(std::string_view tag);

@@ -1,8 +1,7 @@
-// The policy matrix's cases, after the upstream Kubernetes network-policy
-// e2e tests (test/e2e/network/netpol/network_policy.go) on the model
-// cluster: each is a set of NetworkPolicies (and, for the "updated" cases,
-// label changes) whose whole reachability matrix the reference evaluator
-// predicts and the probes observe.
+// The policy matrix's cases: the upstream Kubernetes network-policy e2e
+// cases shared with the compiler's unit tests (tests/data/netpol, read by
+// policy/netpol_cases.hpp) on the model cluster, plus the label changes the
+// upstream "updated" cases make before they probe.
 #pragma once
 
 #include <functional>
@@ -15,13 +14,15 @@
 namespace kpr::testbed::netpol {
 
 struct MatrixCase {
-    std::string name; // a gtest name: letters and digits
-    // The NetworkPolicy documents; ipBlock cases name the model pods' addresses.
-    std::function<std::string(const ModelCluster&)> policies;
+    std::string name; // the case file's stem, a gtest name
     // Label changes made (from the model's own labels) before the case applies.
-    std::function<void(ModelCluster&)> relabel = [](ModelCluster&) {};
+    std::function<void(ModelCluster&)> relabel;
+
+    // The case's NetworkPolicy documents, its ipBlocks naming this cluster's addresses.
+    std::string policies(const ModelCluster& cluster) const;
 };
 
+// Every case of tests/data/netpol, by name.
 const std::vector<MatrixCase>& upstream_cases();
 
 // gtest prints a case by its name.
