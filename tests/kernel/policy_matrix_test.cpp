@@ -31,6 +31,36 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// A long-lived flow between two model pods on port 80: one TCP connection
+// or one connected UDP socket (kpr-test-client hold), pinged on demand; a
+// ping that is dropped fails after a second.
+class Flow {
+  public:
+    Flow(const ModelPod& from, const ModelPod& to, const std::string& protocol)
+        : what_(fmt::format("{} {} -> {}", protocol, from.key(), to.key())),
+          client_(ProbeClient(from.pod->ns)
+                      .spawn({"hold", "--proto", protocol, "--to", to.pod->ipv4, "--port", "80",
+                              "--timeout-ms", "1000"})) {
+        const std::string connected = client_.expect_line("", 5s);
+        if (!connected.starts_with("connected "))
+            throw std::runtime_error(fmt::format("{}: {}", what_, connected));
+    }
+    // "pong <server>" or "error <errno name>".
+    std::string ping() {
+        client_.write_line("ping");
+        const auto line = client_.read_line(5s);
+        if (!line)
+            return "no answer from the client";
+        return line->substr(0, line->find(" peer="));
+    }
+
+    const std::string& what() const { return what_; }
+
+  private:
+    std::string what_;
+    Process client_;
+};
+
 class MatrixHarness : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -105,6 +135,24 @@ TEST_F(MatrixHarness, ASilentDropIsObservedAsATimeoutAndReported) {
     EXPECT_NE(check.report.find("x/b -> z/c UDP/81 IPv6: expected allow, observed deny (ETIMEDOUT)"),
               std::string::npos)
         << check.report;
+}
+
+// The same for flows: a blackhole route under established flows fails
+// their pings with ETIMEDOUT, and once the route is back the UDP flow
+// answers again on its socket.
+TEST_F(MatrixHarness, FlowsSeeASilentDropAsATimeoutAndUdpResumesAfterIt) {
+    const ModelPod& server = cluster_->pod("y/b");
+    Flow tcp(cluster_->pod("x/a"), server, "tcp"), udp(cluster_->pod("x/a"), server, "udp");
+    EXPECT_EQ(tcp.ping(), "pong y/b") << tcp.what();
+    EXPECT_EQ(udp.ping(), "pong y/b") << udp.what();
+
+    const NetNs& node = cluster_->topology().node();
+    node.ip({"route", "replace", "blackhole", server.pod->ipv4 + "/32"});
+    EXPECT_EQ(tcp.ping(), "error ETIMEDOUT") << tcp.what();
+    EXPECT_EQ(udp.ping(), "error ETIMEDOUT") << udp.what();
+
+    node.ip({"route", "replace", server.pod->ipv4 + "/32", "dev", server.pod->node_interface});
+    EXPECT_EQ(udp.ping(), "pong y/b") << udp.what();
 }
 
 // --- the upstream cases, enforced by kpr ---
@@ -208,36 +256,6 @@ INSTANTIATE_TEST_SUITE_P(Upstream, PolicyMatrix, ::testing::ValuesIn(upstream_ca
                          });
 
 // --- policy added and removed while traffic flows ---
-
-// A long-lived flow between two model pods on port 80: one TCP connection
-// or one connected UDP socket (kpr-test-client hold), pinged on demand; a
-// ping that is dropped fails after a second.
-class Flow {
-  public:
-    Flow(const ModelPod& from, const ModelPod& to, const std::string& protocol)
-        : what_(fmt::format("{} {} -> {}", protocol, from.key(), to.key())),
-          client_(ProbeClient(from.pod->ns)
-                      .spawn({"hold", "--proto", protocol, "--to", to.pod->ipv4, "--port", "80",
-                              "--timeout-ms", "1000"})) {
-        const std::string connected = client_.expect_line("", 5s);
-        if (!connected.starts_with("connected "))
-            throw std::runtime_error(fmt::format("{}: {}", what_, connected));
-    }
-    // "pong <server>" or "error <errno name>".
-    std::string ping() {
-        client_.write_line("ping");
-        const auto line = client_.read_line(5s);
-        if (!line)
-            return "no answer from the client";
-        return line->substr(0, line->find(" peer="));
-    }
-
-    const std::string& what() const { return what_; }
-
-  private:
-    std::string what_;
-    Process client_;
-};
 
 class PolicyChange : public ::testing::Test {
   protected:
