@@ -1,6 +1,7 @@
 // kpr-agent: the node agent, a thin command line over kpr::runtime.
 //   kpr-agent run    --instance NAME --cgroup DIR --object kpr_sock.bpf.o
 //                    (--source PATH... | --kubeconfig FILE [--context NAME] | --in-cluster)
+//                    [--tc-object kpr_tc.bpf.o --node-name NAME [--node-address IP]...]
 //   kpr-agent show   --instance NAME
 //   kpr-agent down   --instance NAME
 //   kpr-agent status [--health-address HOST:PORT]
@@ -54,13 +55,27 @@ int main(int argc, char** argv) {
     run->add_option("--watch-idle-limit-ms", idle_limit_ms, "reconnect a watch silent for this long")->capture_default_str();
     run->add_option("--watch-timeout-s", watch_timeout_s, "the watch's timeoutSeconds (stretched at random by up to 2x)")
         ->capture_default_str();
+    auto* tc_object = run->add_option("--tc-object", o.tc_object,
+                                      "the TC object kpr-gen built (kpr_tc.bpf.o): enforce NetworkPolicy on this "
+                                      "node's pods")
+                          ->check(CLI::ExistingFile);
+    auto* node_name = run->add_option("--node-name", o.node_name, "this node's name: pods with this spec.nodeName are local")
+                          ->needs(tc_object);
+    tc_object->needs(node_name);
+    std::vector<std::string> node_addresses;
+    run->add_option("--node-address", node_addresses, "an address of this node (repeat for each): the host identity")
+        ->needs(tc_object)
+        ->check([](const std::string& text) {
+            return kpr::net::Address::parse(text) ? std::string() : fmt::format("{} is not an IP address", text);
+        });
     run->add_flag("--once", o.once, "files only: sync once and exit (status 2 when the input had problems)")
         ->needs(source);
 
     std::string instance;
     auto* down = app.add_subcommand("down", "detach the data path and unpin its maps and links");
     down->add_option("--instance", instance, "the instance to take down")->required();
-    auto* show = app.add_subcommand("show", "print the frontends and backends an instance holds");
+    auto* show = app.add_subcommand("show", "print the frontends and backends an instance holds, and its pod "
+                                            "policy maps and drop counters when it has them");
     show->add_option("--instance", instance, "the instance to show")->required();
     std::string health_address = default_health;
     auto* status = app.add_subcommand("status", "print what a running agent has synced, when, and from where");
@@ -76,6 +91,8 @@ int main(int argc, char** argv) {
             o.watch.max_backoff = std::chrono::milliseconds(backoff_max_ms);
             o.watch.idle_limit = std::chrono::milliseconds(idle_limit_ms);
             o.watch.watch_timeout = std::chrono::seconds(watch_timeout_s);
+            for (const auto& a : node_addresses)
+                o.node_addresses.push_back(*kpr::net::Address::parse(a));
             return kpr::runtime::run_agent(o);
         }
         if (status->parsed())

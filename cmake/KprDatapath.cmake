@@ -4,8 +4,11 @@
 #   <dir>/kpr_sock.bpf.c         the specialised source
 #   <dir>/kpr_sock.bpf.o         the object kpr-agent loads
 #   <dir>/kpr_sock.manifest.json what it was built from (kpr-agent checks it)
-# The target <name> builds them; <name>_OBJECT and <name>_MANIFEST name the
-# object and manifest for tests and install rules. CHECK adds the test
+# and, when the schema's tcPrograms has podIngress or podEgress, the same
+# three files for kpr_tc (the pod TC programs). The target <name> builds
+# them; <name>_OBJECT and <name>_MANIFEST name the socket object and its
+# manifest, <name>_TC_OBJECT and <name>_TC_MANIFEST the TC ones (empty
+# without TC programs), for tests and install rules. CHECK adds the test
 # <name>.check: `kpr-gen check`, which loads every program into the
 # kernel's verifier when the test runs with CAP_BPF (and says it skipped
 # otherwise).
@@ -34,6 +37,18 @@ function(kpr_add_datapath name)
   endif()
   set(outputs ${ARG_OUTPUT_DIR}/kpr_sock.bpf.c ${ARG_OUTPUT_DIR}/kpr_sock.bpf.o
               ${ARG_OUTPUT_DIR}/kpr_sock.manifest.json)
+  # Whether kpr-gen will write the TC object, read from the schema at
+  # configure time (comments left out): the build must know its outputs.
+  file(STRINGS ${schema} schema_lines REGEX "podIngress|podEgress")
+  list(FILTER schema_lines EXCLUDE REGEX "^[ \t]*#")
+  if(schema_lines)
+    set(tc_object ${ARG_OUTPUT_DIR}/kpr_tc.bpf.o)
+    set(tc_manifest ${ARG_OUTPUT_DIR}/kpr_tc.manifest.json)
+    list(APPEND outputs ${ARG_OUTPUT_DIR}/kpr_tc.bpf.c ${tc_object} ${tc_manifest})
+  else()
+    set(tc_object "")
+    set(tc_manifest "")
+  endif()
   add_custom_command(
     OUTPUT ${outputs}
     COMMAND ${generator} build --schema ${schema} --out-dir ${ARG_OUTPUT_DIR}
@@ -48,4 +63,6 @@ function(kpr_add_datapath name)
   endif()
   set(${name}_OBJECT ${ARG_OUTPUT_DIR}/kpr_sock.bpf.o PARENT_SCOPE)
   set(${name}_MANIFEST ${ARG_OUTPUT_DIR}/kpr_sock.manifest.json PARENT_SCOPE)
+  set(${name}_TC_OBJECT ${tc_object} PARENT_SCOPE)
+  set(${name}_TC_MANIFEST ${tc_manifest} PARENT_SCOPE)
 endfunction()

@@ -1,4 +1,4 @@
-// Emit, compile, describe, then publish the three files together.
+// Emit, compile, describe each object, then publish all files together.
 #include "codegen/datapath_build.hpp"
 
 #include <bpf/libbpf.h>
@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "codegen/datapath_source.hpp"
 #include "codegen/map_plan.hpp"
-#include "codegen/socket_datapath.hpp"
 #include "kpr/file_contents.hpp"
 #include "kpr/manifest/content_hash.hpp"
 #include "kpr/manifest/layout_hash.hpp"
@@ -42,54 +42,70 @@ std::vector<manifest::ManifestProgram> programs_of(const fs::path& object) {
     return out;
 }
 
-// Removes the temporary files unless they were published.
-struct TemporaryFiles {
-    std::vector<fs::path> paths;
-    ~TemporaryFiles() {
+// Temporary files and where each goes once every object is built; removed
+// unless they were published.
+struct PendingFiles {
+    std::vector<std::pair<fs::path, fs::path>> moves; // temporary, final
+    ~PendingFiles() {
         std::error_code ignored;
-        for (const auto& p : paths)
-            fs::remove(p, ignored);
+        for (const auto& [temporary, final] : moves)
+            fs::remove(temporary, ignored);
+    }
+    fs::path add(const fs::path& final) {
+        auto temporary = final.parent_path() /
+                         fmt::format(".tmp.{}.{}", ::getpid(), final.filename().string());
+        moves.emplace_back(temporary, final);
+        return temporary;
+    }
+    void publish() {
+        for (const auto& [temporary, final] : moves)
+            fs::rename(temporary, final);
+        moves.clear();
     }
 };
 
-} // namespace
-
-DatapathBuild build_datapath(const BuildRequest& r) {
-    const auto plan = plan_maps(r.schema);
-    auto source = emit_socket_datapath_source(r.schema, r.templates_dir);
-    fs::create_directories(r.out_dir);
-    const std::string base(socket_datapath_name);
-    DatapathBuild built{r.out_dir / (base + ".bpf.c"), r.out_dir / (base + ".bpf.o"), {}, {}};
+DatapathBuild build_object(const BuildRequest& r, layout::Datapath datapath,
+                           PendingFiles& pending) {
+    const auto plan = plan_maps(r.schema, datapath);
+    auto source = emit_datapath_source(r.schema, r.templates_dir, datapath);
+    const std::string base(object_name(datapath));
+    DatapathBuild built{datapath, r.out_dir / (base + ".bpf.c"), r.out_dir / (base + ".bpf.o"),
+                        {}, {}};
     built.manifest = manifest::manifest_path_for(built.object);
-    const auto temporary = [&](const fs::path& final) {
-        return r.out_dir / fmt::format(".tmp.{}.{}", ::getpid(), final.filename().string());
-    };
-    TemporaryFiles tmp{
-        {temporary(built.source), temporary(built.object), temporary(built.manifest)}};
+    const auto source_tmp = pending.add(built.source);
+    const auto object_tmp = pending.add(built.object);
+    const auto manifest_tmp = pending.add(built.manifest);
 
     // Compiled from memory under its final name, so diagnostics and debug
     // info name the file the user will find.
     compile_bpf_object(
         r.compiler,
         {source.text, built.source, planned_layouts(plan), std::move(source.line_origins)},
-        tmp.paths[1]);
+        object_tmp);
     auto& m = built.contents;
     m.schema_name = r.schema.name;
     m.schema_hash = manifest::content_hash(r.schema_text);
     m.object_file = built.object.filename().string();
-    m.object_hash = manifest::content_hash(read_file_contents(tmp.paths[1]).value());
+    m.object_hash = manifest::content_hash(read_file_contents(object_tmp).value());
     for (const auto& map : plan)
         m.maps.push_back({std::string(map.name), std::string(layout::c_map_type(map.type)),
                           map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
-    m.programs = programs_of(tmp.paths[1]);
-    write_file(tmp.paths[0], source.text);
-    write_file(tmp.paths[2], manifest::to_json(m));
+    m.programs = programs_of(object_tmp);
+    write_file(source_tmp, source.text);
+    write_file(manifest_tmp, manifest::to_json(m));
+    return built;
+}
 
-    fs::rename(tmp.paths[0], built.source);
-    fs::rename(tmp.paths[1], built.object);
-    fs::rename(tmp.paths[2], built.manifest);
-    tmp.paths.clear();
+} // namespace
+
+std::vector<DatapathBuild> build_datapath(const BuildRequest& r) {
+    fs::create_directories(r.out_dir);
+    PendingFiles pending;
+    std::vector<DatapathBuild> built;
+    for (auto datapath : built_datapaths(r.schema))
+        built.push_back(build_object(r, datapath, pending));
+    pending.publish();
     return built;
 }
 

@@ -21,6 +21,8 @@ std::uint64_t round8(std::uint64_t n) {
 
 // "cgroup/connect4" -> "cgroup connect (IPv4)": the hook a section attaches to.
 std::string hook_of(std::string_view section) {
+    if (section == "tc")
+        return "tc clsact of a pod's host-side veth, spec.tcPrograms";
     const auto slash = section.find('/');
     if (slash == std::string_view::npos)
         return std::string(section);
@@ -32,37 +34,60 @@ std::string hook_of(std::string_view section) {
     return fmt::format("{} {}", section.substr(0, slash), hook);
 }
 
+std::string capacity_origin(const PlannedMap& map) {
+    return map.capacity_name.empty() ? std::string("fixed")
+                                     : fmt::format("spec.maps.{}", map.capacity_name);
+}
+
 } // namespace
 
 std::uint64_t estimated_map_bytes(const PlannedMap& map) {
+    switch (map.type) {
+    case layout::MapType::lpm_trie: // a node per entry, allocated as entries arrive
+        return (48 + round8(map.key.size) + round8(map.value.size)) * map.capacity;
+    case layout::MapType::percpu_array: // per CPU
+        return round8(map.value.size) * map.capacity;
+    case layout::MapType::hash:
+    case layout::MapType::lru_hash:
+        break;
+    }
     const std::uint64_t element = 48 + round8(map.key.size) + round8(map.value.size);
     return element * map.capacity + 16 * std::bit_ceil(std::uint64_t{map.capacity});
 }
 
-std::string explain_datapath(const schema::ClusterSchema& schema, const DatapathBuild& build) {
-    const auto plan = plan_maps(schema);
+std::string explain_datapath(const schema::ClusterSchema& schema,
+                             const std::vector<DatapathBuild>& builds) {
     std::vector<std::string_view> families;
     for (auto f : schema.families)
         families.push_back(net::to_string(f));
-    std::string out =
-        fmt::format("data path \"{}\" (schema {})\n  families: {}\n  object: {} ({})\n\nmaps:\n",
-                    schema.name, build.contents.schema_hash, fmt::join(families, ", "),
-                    build.object.filename().string(), build.contents.object_hash);
-    std::uint64_t total = 0;
-    for (const auto& map : plan) {
-        const auto bytes = estimated_map_bytes(map);
-        total += bytes;
-        out += fmt::format("  {:<13} {:<22} key {:>2} B  value {:>2} B  capacity {:>8}  ~{:>9}  "
-                           "(spec.maps.{}, {})\n",
-                           map.name, layout::c_map_type(map.type), map.key.size, map.value.size,
-                           map.capacity, mebibytes(bytes), map.capacity_name,
-                           net::to_string(map.family));
+    std::string out = fmt::format("data path \"{}\" (schema {})\n  families: {}\n", schema.name,
+                                  builds.front().contents.schema_hash, fmt::join(families, ", "));
+    for (const auto& build : builds) {
+        out += fmt::format("\nobject {} ({})\n maps:\n", build.object.filename().string(),
+                           build.contents.object_hash);
+        std::uint64_t preallocated = 0, as_filled = 0, per_cpu = 0;
+        for (const auto& map : plan_maps(schema, build.datapath)) {
+            const auto bytes = estimated_map_bytes(map);
+            const bool trie = map.type == layout::MapType::lpm_trie;
+            const bool cpu = layout::is_per_cpu(map.type);
+            (trie ? as_filled : cpu ? per_cpu : preallocated) += bytes;
+            out += fmt::format("  {:<13} {:<25} key {:>2} B  value {:>2} B  capacity {:>8}  "
+                               "~{:>9}{}  ({}, {})\n",
+                               map.name, layout::c_map_type(map.type), map.key.size,
+                               map.value.size, map.capacity, mebibytes(bytes),
+                               trie ? " at most" : cpu ? " per CPU" : "", capacity_origin(map),
+                               map.family ? net::to_string(*map.family) : "both families");
+        }
+        out += fmt::format("  total ~{} of kernel memory preallocated", mebibytes(preallocated));
+        if (per_cpu)
+            out += fmt::format(", ~{} per CPU", mebibytes(per_cpu));
+        if (as_filled)
+            out += fmt::format(", up to ~{} allocated as entries arrive", mebibytes(as_filled));
+        out += "\n programs:\n";
+        for (const auto& p : build.contents.programs)
+            out += fmt::format("  {:<16} {:<22} {:>5} instructions  ({})\n", p.name, p.section,
+                               p.instructions, hook_of(p.section));
     }
-    out += fmt::format("  total ~{} of kernel memory, all preallocated\n\nprograms:\n",
-                       mebibytes(total));
-    for (const auto& p : build.contents.programs)
-        out += fmt::format("  {:<16} {:<22} {:>4} instructions  ({})\n", p.name, p.section,
-                           p.instructions, hook_of(p.section));
     const auto unbuilt = unbuilt_requests(schema);
     out += "\nvalidated, not built yet:\n";
     if (unbuilt.empty())

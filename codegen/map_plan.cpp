@@ -5,18 +5,28 @@
 
 #include <boost/hana/for_each.hpp>
 
+#include "codegen/tc_datapath.hpp"
+
 namespace kpr::codegen {
 
-std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema) {
+std::vector<layout::Datapath> built_datapaths(const schema::ClusterSchema& schema) {
+    if (has_tc_datapath(schema))
+        return {layout::Datapath::socket, layout::Datapath::tc};
+    return {layout::Datapath::socket};
+}
+
+std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema, layout::Datapath datapath) {
     std::vector<PlannedMap> plan;
     boost::hana::for_each(layout::all_maps, [&](const auto& spec) {
         using Spec = std::remove_cvref_t<decltype(spec)>;
-        if (!schema.has(spec.family))
+        if (spec.datapath != datapath || (spec.family && !schema.has(*spec.family)))
             return;
-        plan.push_back(PlannedMap{spec.name, spec.type, spec.family, spec.capacity,
-                                  schema.capacity(spec.capacity),
-                                  layout::describe<typename Spec::key_type>(),
-                                  layout::describe<typename Spec::value_type>()});
+        const auto& c = spec.capacity;
+        plan.push_back(PlannedMap{
+            spec.name, spec.type, spec.family, c.schema_name,
+            c.schema_name.empty() ? c.fixed : schema.capacity(c.schema_name),
+            layout::describe<typename Spec::key_type>(),
+            layout::describe<typename Spec::value_type>()});
     });
     return plan;
 }

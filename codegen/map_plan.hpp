@@ -1,9 +1,11 @@
-// The maps one cluster's data path gets: the entries of layout/maps.hpp
-// whose address family the schema enables, each with its capacity and its
-// key and value layouts as data. Both C emitters work from this plan.
+// The maps one cluster's program objects get: for each object kpr-gen
+// builds for the schema, the entries of layout/maps.hpp it declares whose
+// address family the schema enables, each with its capacity and its key
+// and value layouts as data. The C emitters work from this plan.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -15,14 +17,17 @@ namespace kpr::codegen {
 struct PlannedMap {
     std::string_view name;
     layout::MapType type;
-    net::Family family;
-    std::string_view capacity_name; // spec.maps.<capacity_name>.capacity
+    std::optional<net::Family> family; // empty: both
+    std::string_view capacity_name;    // spec.maps.<capacity_name>.capacity; "" when fixed
     std::uint32_t capacity;
     layout::LayoutDescription key;
     layout::LayoutDescription value;
 };
 
-std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema);
+// The program objects kpr-gen builds for the schema, in build order.
+std::vector<layout::Datapath> built_datapaths(const schema::ClusterSchema& schema);
+
+std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema, layout::Datapath datapath);
 
 // Every distinct key and value layout of the plan, in plan order: the
 // structs the emitted source defines.

@@ -4,21 +4,29 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <set>
+
+#include "codegen/map_plan.hpp"
+#include "codegen/tc_datapath.hpp"
 #include "kpr/schema/schema_decode.hpp"
 
 namespace kpr::codegen {
 
 std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
     std::vector<std::string> out;
-    if (!schema.tc_programs.empty()) {
-        std::vector<std::string_view> names;
-        for (auto p : schema.tc_programs)
-            names.push_back(to_string(p));
-        out.push_back(fmt::format("spec.tcPrograms ({}): no TC program is built yet",
-                                  fmt::join(names, ", ")));
-    }
+    std::vector<std::string_view> node_programs;
+    for (auto p : {schema::TcProgram::nodeIngress, schema::TcProgram::nodeEgress})
+        if (schema.tc_programs.contains(p))
+            node_programs.push_back(to_string(p));
+    if (!node_programs.empty())
+        out.push_back(fmt::format("spec.tcPrograms ({}): the node's TC programs are not built yet",
+                                  fmt::join(node_programs, ", ")));
+    std::set<std::string_view> sized;
+    for (auto datapath : built_datapaths(schema))
+        for (const auto& map : plan_maps(schema, datapath))
+            sized.insert(map.capacity_name);
     for (const auto& d : schema::map_defaults)
-        if (!d.built && schema.capacity(d.name) != d.capacity)
+        if (!sized.contains(d.name) && schema.capacity(d.name) != d.capacity)
             out.push_back(fmt::format("spec.maps.{}.capacity ({}): no {} map is built yet", d.name,
                                       schema.capacity(d.name), d.name));
     const auto& f = schema.features;
@@ -30,14 +38,17 @@ std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
         out.push_back(fmt::format(
             "spec.features.backendSelection ({}): not built yet; backends are chosen at random",
             to_string(f.backend_selection.algorithm)));
-    if (f.conntrack != schema::ConntrackTimeouts{})
-        out.push_back("spec.features.conntrack: no connection tracking is built yet");
+    const bool tc = has_tc_datapath(schema);
+    if (!tc && f.conntrack != schema::ConntrackTimeouts{})
+        out.push_back("spec.features.conntrack: connections are tracked by the pod TC programs, "
+                      "and spec.tcPrograms has neither podIngress nor podEgress");
     if (schema.identity != schema::IdentitySchema{})
-        out.push_back("spec.identity: no identity-aware program is built yet");
+        out.push_back("spec.identity: not passed on to kpr-agent yet, which numbers identities "
+                      "with its defaults");
     if (!schema.baseline_policy.rules.empty())
-        out.push_back(fmt::format(
-            "spec.baselinePolicy ({} rules): no policy is enforced yet (the TC programs will)",
-            schema.baseline_policy.rules.size()));
+        out.push_back(fmt::format("spec.baselinePolicy ({} rules): not compiled yet; the TC "
+                                  "programs pass every packet on to NetworkPolicy",
+                                  schema.baseline_policy.rules.size()));
     return out;
 }
 

@@ -1,7 +1,8 @@
 // What a schema asks for that this kpr-gen validates but has no data path
-// for yet (TC programs, conntrack, session affinity, Maglev, identities,
-// the baseline policy): nothing is emitted for them, and kpr-gen says so
-// rather than let a schema look more enforced than it is.
+// for yet (node TC programs, session affinity, Maglev, the identity
+// section, the baseline policy; conntrack and the TC maps' capacities
+// without pod TC programs): nothing is emitted for them, and kpr-gen says
+// so rather than let a schema look more enforced than it is.
 #pragma once
 
 #include <string>

@@ -1,32 +1,24 @@
-// Assembles the socket load balancer's BPF source for one cluster: the
-// template bpf-templates/bpf_sock.c with its slots filled from the map plan
-// and its blocks chosen by the schema's families and hooks.
+// The socket load balancer's object (bpf-templates/bpf_sock.c): its
+// blocks chosen by the schema's families and hooks, its slots filled from
+// the map plan.
 #pragma once
 
 #include <filesystem>
 #include <string>
-#include <vector>
 
+#include "codegen/bpf_template.hpp"
+#include "codegen/datapath_source.hpp"
 #include "kpr/schema/cluster_schema.hpp"
 
 namespace kpr::codegen {
 
 inline constexpr std::string_view socket_datapath_name = "kpr_sock";
 
-struct EmittedSource {
-    std::string text;
-    // Per line of text, where it came from ("bpf-templates/bpf_sock.c:28",
-    // "@kpr:slot maps at ..."; "" for kpr-gen's own header), so compile
-    // diagnostics can point at the template line to change.
-    std::vector<std::string> line_origins;
-};
-
-EmittedSource emit_socket_datapath_source(const schema::ClusterSchema& schema,
-                                          const std::filesystem::path& templates_dir);
+TemplateInputs socket_template_inputs(const schema::ClusterSchema& schema);
 
 inline std::string emit_socket_datapath(const schema::ClusterSchema& schema,
                                         const std::filesystem::path& templates_dir) {
-    return emit_socket_datapath_source(schema, templates_dir).text;
+    return emit_datapath(schema, templates_dir, layout::Datapath::socket);
 }
 
 } // namespace kpr::codegen

@@ -1,16 +1,18 @@
 // kpr-gen: builds a cluster's data path from its schema, in the cluster's CI.
-//   kpr-gen build   --schema cluster.yaml --out-dir DIR  writes DIR/kpr_sock.bpf.c, .bpf.o and
-//   kpr_sock.manifest.json kpr-gen emit    --schema cluster.yaml                prints the
-//   specialised source kpr-gen explain --schema cluster.yaml                maps, memory, programs,
-//   and what is not built kpr-gen check   --schema cluster.yaml                validate, compile,
-//   and load into the kernel's verifier
-//                                                        (without CAP_BPF it says it skipped, and
-//                                                        fails under CI=true)
+//   kpr-gen build   --schema cluster.yaml --out-dir DIR
+//       writes DIR/kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json, and
+//       with pod TC programs DIR/kpr_tc.bpf.c, .bpf.o and kpr_tc.manifest.json
+//   kpr-gen emit    --schema cluster.yaml [--object tc]  prints one object's specialised source
+//   kpr-gen explain --schema cluster.yaml    maps, memory, programs, and what is not built
+//   kpr-gen check   --schema cluster.yaml    validate, compile, and load every object into the
+//                                            kernel's verifier (without CAP_BPF it says it
+//                                            skipped, and fails under CI=true)
 // A schema with problems lists them all (file:line:column: field: message)
 // and exits 1 having written nothing; a build publishes its three files
 // together or not at all.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -18,9 +20,10 @@
 #include <fmt/format.h>
 
 #include "codegen/datapath_build.hpp"
+#include "codegen/datapath_source.hpp"
 #include "codegen/explain.hpp"
+#include "codegen/map_plan.hpp"
 #include "codegen/schema_coverage.hpp"
-#include "codegen/socket_datapath.hpp"
 #include "codegen/verifier_load.hpp"
 #include "kpr/file_contents.hpp"
 #include "kpr/schema/schema_decode.hpp"
@@ -33,6 +36,7 @@ struct Options {
     fs::path schema;
     fs::path out_dir;
     fs::path templates = KPR_TEMPLATES_DIR;
+    std::string object = "sock";
 };
 
 struct LoadedSchema {
@@ -54,7 +58,7 @@ LoadedSchema load_schema_or_exit(const fs::path& path) {
     return {std::move(*result.schema), std::move(*text)};
 }
 
-kpr::codegen::DatapathBuild build_into(const Options& o, const LoadedSchema& s,
+std::vector<kpr::codegen::DatapathBuild> build_into(const Options& o, const LoadedSchema& s,
                                        const fs::path& out_dir) {
     return kpr::codegen::build_datapath(
         {s.schema,
@@ -78,14 +82,23 @@ int build(const Options& o) {
     const auto built = build_into(o, s, o.out_dir);
     for (const auto& note : kpr::codegen::unbuilt_requests(s.schema))
         fmt::print("kpr-gen: note: {}\n", note);
-    fmt::print("kpr-gen: wrote {}, {} and {}\n", built.source.string(), built.object.string(),
-               built.manifest.string());
+    for (const auto& b : built)
+        fmt::print("kpr-gen: wrote {}, {} and {}\n", b.source.string(), b.object.string(),
+                   b.manifest.string());
     return 0;
 }
 
 int emit(const Options& o) {
     const auto s = load_schema_or_exit(o.schema);
-    fmt::print("{}", kpr::codegen::emit_socket_datapath(s.schema, o.templates));
+    const auto datapath = o.object == "tc" ? kpr::layout::Datapath::tc : kpr::layout::Datapath::socket;
+    const auto built = kpr::codegen::built_datapaths(s.schema);
+    if (std::find(built.begin(), built.end(), datapath) == built.end()) {
+        fmt::print(stderr, "kpr-gen: {} builds no {} object (spec.tcPrograms has neither "
+                           "podIngress nor podEgress)\n",
+                   o.schema.string(), o.object);
+        return 1;
+    }
+    fmt::print("{}", kpr::codegen::emit_datapath(s.schema, o.templates, datapath));
     return 0;
 }
 
@@ -101,22 +114,25 @@ int check(const Options& o) {
     fmt::print("kpr-gen check: {}: valid\n", o.schema.string());
     ScratchDir scratch;
     const auto built = build_into(o, s, scratch.path);
-    fmt::print("kpr-gen check: compiled {} programs, {} map layouts cross-checked\n",
-               built.contents.programs.size(), built.contents.maps.size());
-    const auto report = kpr::codegen::load_into_verifier(built.object);
-    if (report.skipped) {
-        // CI=true promises the privileges, as for kpr's own kernel tests:
-        // there a skip would hide an object the kernel refuses.
-        const char* ci = std::getenv("CI");
-        const bool in_ci = ci && std::string_view(ci) == "true";
-        fmt::print("kpr-gen check: verifier: {}{}\n", *report.skipped,
-                   in_ci ? " — failing, since CI=true" : "");
-        return in_ci ? 1 : 0;
+    for (const auto& b : built) {
+        fmt::print("kpr-gen check: {}: compiled {} programs, {} map layouts cross-checked\n",
+                   b.object.filename().string(), b.contents.programs.size(),
+                   b.contents.maps.size());
+        const auto report = kpr::codegen::load_into_verifier(b.object);
+        if (report.skipped) {
+            // CI=true promises the privileges, as for kpr's own kernel tests:
+            // there a skip would hide an object the kernel refuses.
+            const char* ci = std::getenv("CI");
+            const bool in_ci = ci && std::string_view(ci) == "true";
+            fmt::print("kpr-gen check: verifier: {}{}\n", *report.skipped,
+                       in_ci ? " — failing, since CI=true" : "");
+            return in_ci ? 1 : 0;
+        }
+        for (const auto& p : report.programs)
+            fmt::print("kpr-gen check: verified {:<16} {:<22} {:>5} instructions, {:>6} processed "
+                       "by the verifier\n",
+                       p.name, p.section, p.instructions, p.verified_instructions);
     }
-    for (const auto& p : report.programs)
-        fmt::print("kpr-gen check: verified {:<16} {:<22} {:>4} instructions, {:>5} processed by "
-                   "the verifier\n",
-                   p.name, p.section, p.instructions, p.verified_instructions);
     fmt::print("kpr-gen check: every program loads in this kernel\n");
     return 0;
 }
@@ -140,10 +156,12 @@ int main(int argc, char** argv) {
     common(build_cmd);
     build_cmd
         ->add_option("--out-dir", o.out_dir,
-                     "where to write kpr_sock.bpf.c, .bpf.o and kpr_sock.manifest.json")
+                     "where to write kpr_sock.bpf.c, .bpf.o, kpr_sock.manifest.json (and kpr_tc.*)")
         ->required();
-    auto* emit_cmd = app.add_subcommand("emit", "print the specialised BPF source");
+    auto* emit_cmd = app.add_subcommand("emit", "print an object's specialised BPF source");
     common(emit_cmd);
+    emit_cmd->add_option("--object", o.object, "which object: sock (the default) or tc")
+        ->check(CLI::IsMember({"sock", "tc"}));
     auto* explain_cmd =
         app.add_subcommand("explain", "print the maps, memory, programs and what is not built");
     common(explain_cmd);

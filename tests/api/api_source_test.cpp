@@ -32,10 +32,10 @@ class ApiSourceTest : public ::testing::Test {
         server_->write_kubeconfig(kubeconfig_);
     }
 
-    void start() {
+    void start(bool with_policy_objects = false) {
         api::ReflectorOptions options;
         options.initial_backoff = 20ms;
-        source_.emplace(api::load_kubeconfig(kubeconfig_), options, log_.fn(), counters_);
+        source_.emplace(api::load_kubeconfig(kubeconfig_), options, log_.fn(), counters_, with_policy_objects);
         ASSERT_TRUE(eventually([&] { return source_->synced(); })) << log_.text();
     }
 
@@ -115,6 +115,44 @@ TEST_F(ApiSourceTest, ARelistThatFindsNothingNewReportsNoChange) {
     EXPECT_TRUE(take().empty());
     server_->remove("endpointslices", "default", "web-abc");
     ASSERT_TRUE(eventually([&] { return state().endpoint_slices.empty(); }));
+}
+
+TEST_F(ApiSourceTest, WithTheTcDataPathPodsNamespacesAndNetworkPoliciesAreFollowedToo) {
+    server_->put("namespaces", R"({"metadata":{"name":"shop","labels":{"team":"red"}}})");
+    server_->put("pods", R"({"metadata":{"name":"web","namespace":"shop","labels":{"app":"web"}},)"
+                         R"("spec":{"nodeName":"node-1"},"status":{"phase":"Running","podIP":"10.244.0.10"}})");
+    server_->put("networkpolicies", R"({"metadata":{"name":"deny","namespace":"shop"},"spec":{"podSelector":{}}})");
+    start(true);
+    auto s = state();
+    ASSERT_EQ(s.pods.size(), 1u);
+    EXPECT_EQ(s.pods.begin()->second.node_name, "node-1");
+    ASSERT_EQ(s.namespaces.size(), 1u);
+    EXPECT_EQ(s.namespaces.begin()->first, (k8s::ObjectKey{"Namespace", "", "shop"}));
+    ASSERT_EQ(s.network_policies.size(), 1u);
+    take();
+
+    server_->put("pods", R"({"metadata":{"name":"web","namespace":"shop","labels":{"app":"shop"}},)"
+                         R"("spec":{"nodeName":"node-1"},"status":{"phase":"Running","podIP":"10.244.0.10"}})");
+    // Looked at without taking the pending changes.
+    ASSERT_TRUE(eventually([&] {
+        return source_->with_state([](const k8s::ClusterState& s) {
+            return s.pods.begin()->second.meta.labels.at("app") == "shop";
+        });
+    }));
+    const auto changes = take();
+    EXPECT_TRUE(changes.policy_objects);
+    EXPECT_TRUE(changes.services.empty());
+    // A cluster-scoped object's deletion finds it under its own key.
+    server_->remove("namespaces", "", "shop");
+    ASSERT_TRUE(eventually([&] { return state().namespaces.empty(); })) << log_.text();
+}
+
+TEST_F(ApiSourceTest, WithoutTheTcDataPathOnlyServicesAndSlicesAreRequested) {
+    start();
+    EXPECT_EQ(server_->count_requests("/pods"), 0u);
+    EXPECT_EQ(server_->count_requests("/namespaces"), 0u);
+    EXPECT_EQ(server_->count_requests("/networkpolicies"), 0u);
+    EXPECT_GT(server_->count_requests("/services"), 0u);
 }
 
 } // namespace

@@ -27,12 +27,12 @@ TEST(HealthServer, ReadyAfterTheFirstFullSyncWithStatusAndMetrics) {
     AgentStatus status("files /etc/kpr/objects", counters);
     status.set_source_details([] { return std::string("services: listed resourceVersion=7\n"); });
     // Port 0 is refused: the agent's health address must be one a probe can name.
-    EXPECT_THROW(HealthServer("127.0.0.1:0", status, counters), Error);
+    EXPECT_THROW(HealthServer("127.0.0.1:0", status), Error);
     int port = 0;
     std::optional<HealthServer> server;
     for (port = 20000 + ::getpid() % 20000; !server; ++port) {
         try {
-            server.emplace(fmt::format("127.0.0.1:{}", port), status, counters);
+            server.emplace(fmt::format("127.0.0.1:{}", port), status);
         } catch (const Error&) {
         }
     }
@@ -56,6 +56,14 @@ TEST(HealthServer, ReadyAfterTheFirstFullSyncWithStatusAndMetrics) {
     EXPECT_NE(metrics.find("kpr_sync_events_received_total 3\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("kpr_sync_queue_depth 2\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("kpr_sync_incremental_syncs_total 1\n"), std::string::npos) << metrics;
+
+    // With a TC data path, its lines join both.
+    status.set_pod_datapath([] { return std::string("pod policy: endpoints=2\n"); },
+                            [] { return std::string("kpr_drops_total{reason=\"policy_denied_ingress\"} 5\n"); });
+    EXPECT_NE(get(port, "/status").body.find("pod policy: endpoints=2\n"), std::string::npos);
+    const auto with_pods = get(port, "/metrics").body;
+    EXPECT_NE(with_pods.find("kpr_sync_events_received_total 3\n"), std::string::npos) << with_pods;
+    EXPECT_NE(with_pods.find("kpr_drops_total{reason=\"policy_denied_ingress\"} 5\n"), std::string::npos) << with_pods;
 }
 
 TEST(HealthServer, AnAddressThatIsNotHostPortIsRefusedByName) {

@@ -112,9 +112,14 @@ TEST_P(EveryResource, IsListedAndWatched) {
             return pod_json("default", name, "node-1", fmt::format("10.244.0.{}", i + 1), {{"app", "web"}});
         if (resource == api::namespaces)
             return namespace_json(name, {{"team", "a"}});
+        if (resource == api::nodes)
+            return fmt::format(R"({{"metadata":{{"name":"{}"}},"status":{{"addresses":[{{"type":"InternalIP",)"
+                               R"("address":"192.168.0.{}"}}]}}}})",
+                               name, i + 1);
         return network_policy_json("default", name);
     };
-    const std::string prefix = resource == api::namespaces ? "/" : "default/";
+    const bool cluster_scoped = resource == api::namespaces || resource == api::nodes;
+    const std::string prefix = cluster_scoped ? "/" : "default/";
     server_.emplace(test_certificates());
     for (int i = 0; i < 3; ++i)
         server_->put(resource.plural, object(i));
@@ -126,7 +131,7 @@ TEST_P(EveryResource, IsListedAndWatched) {
     EXPECT_GT(server_->count_requests(resource.collection_path() + "?"), 0u);
     server_->put(resource.plural, object(3));
     EXPECT_TRUE(eventually([&] { return sink_.has(prefix + "o3"); })) << log_.text();
-    server_->remove(resource.plural, resource == api::namespaces ? "" : "default", "o1");
+    server_->remove(resource.plural, cluster_scoped ? "" : "default", "o1");
     EXPECT_TRUE(eventually([&] { return !sink_.has(prefix + "o1"); })) << log_.text();
 }
 

@@ -13,4 +13,5 @@ struct PaddedKey {
 BOOST_HANA_ADAPT_STRUCT(PaddedKey, port, address);
 
 inline constexpr kpr::layout::MapSpec<PaddedKey, kpr::layout::ServiceValue> padded{
-    "padded", kpr::layout::MapType::hash, kpr::net::Family::ipv4, "services"};
+    "padded", kpr::layout::MapType::hash, kpr::net::Family::ipv4,
+    kpr::layout::schema_capacity("services"), kpr::layout::Datapath::socket};

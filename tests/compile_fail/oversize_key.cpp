@@ -11,4 +11,5 @@ struct HugeKey {
 BOOST_HANA_ADAPT_STRUCT(HugeKey, bytes);
 
 inline constexpr kpr::layout::MapSpec<HugeKey, kpr::layout::ServiceValue> huge{
-    "huge", kpr::layout::MapType::hash, kpr::net::Family::ipv4, "services"};
+    "huge", kpr::layout::MapType::hash, kpr::net::Family::ipv4,
+    kpr::layout::schema_capacity("services"), kpr::layout::Datapath::socket};

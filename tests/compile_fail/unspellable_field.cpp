@@ -9,4 +9,5 @@ struct VagueValue {
 BOOST_HANA_ADAPT_STRUCT(VagueValue, count);
 
 inline constexpr kpr::layout::MapSpec<kpr::layout::BackendKey, VagueValue> vague{
-    "vague", kpr::layout::MapType::hash, kpr::net::Family::ipv4, "backends"};
+    "vague", kpr::layout::MapType::hash, kpr::net::Family::ipv4,
+    kpr::layout::schema_capacity("backends"), kpr::layout::Datapath::socket};

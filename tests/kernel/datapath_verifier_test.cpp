@@ -37,7 +37,7 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-codegen::DatapathBuild build(const fs::path& schema_path, const fs::path& out) {
+std::vector<codegen::DatapathBuild> build(const fs::path& schema_path, const fs::path& out) {
     const auto result = schema::load_cluster_schema(schema_path);
     EXPECT_TRUE(result.schema) << (result.errors.empty() ? "" : result.errors.front().str());
     return codegen::build_datapath({result.schema.value(),
@@ -45,12 +45,17 @@ codegen::DatapathBuild build(const fs::path& schema_path, const fs::path& out) {
                                     compiler, out});
 }
 
-// The programs a schema's families and hooks call for, by name.
+// The programs a schema's families, hooks and TC programs call for, by name.
 std::set<std::string> expected_programs(const schema::ClusterSchema& s) {
     std::set<std::string> out;
     for (auto f : s.families)
         for (auto h : s.hooks)
             out.insert(fmt::format("kpr_{}{}", to_string(h), f == net::Family::ipv4 ? 4 : 6));
+    if (s.tc_programs.contains(schema::TcProgram::podIngress) ||
+        s.tc_programs.contains(schema::TcProgram::podEgress))
+        out.insert("kpr_from_pod");
+    if (s.tc_programs.contains(schema::TcProgram::podIngress))
+        out.insert("kpr_to_pod");
     return out;
 }
 
@@ -60,17 +65,19 @@ TEST_P(VerifierMatrix, EveryProgramLoads) {
     KPR_REQUIRE_KERNEL_PRIVILEGES();
     const fs::path schema_path = fs::path(KPR_EXAMPLES_DIR) / GetParam();
     TempDir dir;
-    const auto built = build(schema_path, dir.path);
-    const auto report = codegen::load_into_verifier(built.object);
-    ASSERT_FALSE(report.skipped) << *report.skipped;
     std::set<std::string> loaded;
-    for (const auto& p : report.programs) {
-        loaded.insert(p.name);
-        EXPECT_GT(p.verified_instructions, 0u) << p.name;
-        std::cout << fmt::format("[ verifier ] {:<28} {:<18} {:>4} instructions, {:>5} verified\n",
-                                 GetParam(), p.name, p.instructions, p.verified_instructions);
-        RecordProperty(p.name + "_verified_instructions",
-                       static_cast<int>(p.verified_instructions));
+    for (const auto& built : build(schema_path, dir.path)) {
+        const auto report = codegen::load_into_verifier(built.object);
+        ASSERT_FALSE(report.skipped) << *report.skipped;
+        for (const auto& p : report.programs) {
+            loaded.insert(p.name);
+            EXPECT_GT(p.verified_instructions, 0u) << p.name;
+            std::cout << fmt::format(
+                "[ verifier ] {:<28} {:<18} {:>5} instructions, {:>6} verified\n", GetParam(),
+                p.name, p.instructions, p.verified_instructions);
+            RecordProperty(p.name + "_verified_instructions",
+                           static_cast<int>(p.verified_instructions));
+        }
     }
     EXPECT_EQ(loaded, expected_programs(schema::load_cluster_schema(schema_path).schema.value()));
 }
@@ -138,7 +145,7 @@ TEST(Upgrade, PinnedMapsWithAnotherLayoutAreRefusedNamingTheMapAndField) {
     pin_maps_with_swapped_service_key(pins, dir.path);
     const auto built = build(KPR_EXAMPLE_SCHEMA, dir.path / "new");
     try {
-        runtime::DatapathObject::load(built.object, pins);
+        runtime::DatapathObject::load(built.front().object, pins);
         FAIL() << "the upgrade was loaded over maps of another layout";
     } catch (const runtime::Error& e) {
         const std::string what = e.what();
@@ -163,10 +170,24 @@ TEST(Upgrade, PinnedMapsOfTheSameLayoutAreReused) {
     const PinnedInstance instance("reuse");
     const auto& pins = instance.pins;
     const auto first = build(KPR_EXAMPLE_SCHEMA, dir.path / "first");
-    { runtime::DatapathObject::load(first.object, pins); }
+    { runtime::DatapathObject::load(first.front().object, pins); }
     ASSERT_TRUE(fs::exists(pins.map("kpr_svc4")));
     const auto second = build(KPR_EXAMPLE_SCHEMA, dir.path / "second");
-    EXPECT_NO_THROW(runtime::DatapathObject::load(second.object, pins));
+    EXPECT_NO_THROW(runtime::DatapathObject::load(second.front().object, pins));
+}
+
+// The socket and the TC object of one schema share nothing but the pin
+// directory, and both load into one instance.
+TEST(TcObject, LoadsBesideTheSocketObjectInOneInstance) {
+    KPR_REQUIRE_KERNEL_PRIVILEGES();
+    TempDir dir;
+    const PinnedInstance instance("both");
+    const auto built = build(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "baseline-1k.yaml", dir.path);
+    ASSERT_EQ(built.size(), 2u);
+    for (const auto& b : built)
+        EXPECT_NO_THROW(runtime::DatapathObject::load(b.object, instance.pins)) << b.object;
+    for (const char* map : {"kpr_svc4", "kpr_ipcache4", "kpr_ct6", "kpr_drops"})
+        EXPECT_TRUE(fs::exists(instance.pins.map(map))) << map;
 }
 
 } // namespace

@@ -70,7 +70,7 @@ void compile(const std::string& source, const fs::path& dir,
 
 std::vector<layout::LayoutDescription> example_layouts() {
     const auto schema = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
-    return codegen::planned_layouts(codegen::plan_maps(schema));
+    return codegen::planned_layouts(codegen::plan_maps(schema, layout::Datapath::socket));
 }
 
 // The line of the emitted source that holds `text`, 1-based.

@@ -33,12 +33,14 @@ class BuiltDatapath : public testing::Test {
     void SetUp() override {
         fs::create_directories(root_);
         schema_ = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
-        build_ = codegen::build_datapath(
+        auto built = codegen::build_datapath(
             {*schema_,
              read_file_contents(KPR_EXAMPLE_SCHEMA).value_or(""),
              KPR_TEMPLATES_DIR,
              {KPR_TEMPLATES_DIR, KPR_MULTIARCH_INCLUDE, KPR_CLANG_RESOURCE_DIR},
              root_ / "out"});
+        ASSERT_EQ(built.size(), 1u) << "the example schema has no TC programs";
+        build_ = built.front();
     }
     void TearDown() override { fs::remove_all(root_); }
 
@@ -153,9 +155,9 @@ TEST_F(BuiltDatapath, AMalformedManifestIsRefused) {
 }
 
 TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
-    const auto text = codegen::explain_datapath(*schema_, build_);
+    const auto text = codegen::explain_datapath(*schema_, {build_});
     EXPECT_NE(
-        text.find("kpr_svc6      BPF_MAP_TYPE_HASH      key 24 B  value  8 B  capacity    65536"),
+        text.find("kpr_svc6      BPF_MAP_TYPE_HASH         key 24 B  value  8 B  capacity    65536"),
         std::string::npos)
         << text;
     EXPECT_NE(text.find("(spec.maps.sockRevNat, IPv6)"), std::string::npos) << text;
@@ -167,7 +169,7 @@ TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
 
 TEST(MapMemoryEstimate, CountsElementsAndBuckets) {
     const auto schema = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
-    const auto plan = codegen::plan_maps(schema);
+    const auto plan = codegen::plan_maps(schema, layout::Datapath::socket);
     // kpr_svc4: 12-byte key (16 rounded), 8-byte value, 65536 entries and buckets.
     EXPECT_EQ(plan[0].name, "kpr_svc4");
     EXPECT_EQ(codegen::estimated_map_bytes(plan[0]), (48u + 16 + 8) * 65536 + 16u * 65536);

@@ -7,6 +7,8 @@
 #include "codegen/c_maps.hpp"
 #include "codegen/map_plan.hpp"
 
+#include <fmt/format.h>
+
 namespace kpr::codegen {
 namespace {
 
@@ -39,7 +41,7 @@ schema::ClusterSchema schema_with(std::set<net::Family> families) {
 }
 
 TEST(CLayouts, AnIpv4OnlyPlanHasNoIpv6MapsOrStructs) {
-    const auto plan = plan_maps(schema_with({net::Family::ipv4}));
+    const auto plan = plan_maps(schema_with({net::Family::ipv4}), layout::Datapath::socket);
     std::vector<std::string_view> names;
     for (const auto& m : plan)
         names.push_back(m.name);
@@ -51,7 +53,7 @@ TEST(CLayouts, AnIpv4OnlyPlanHasNoIpv6MapsOrStructs) {
 }
 
 TEST(CMaps, EmitsPinnedMapsSizedByTheSchema) {
-    const auto text = emit_c_maps(plan_maps(schema_with({net::Family::ipv6})));
+    const auto text = emit_c_maps(plan_maps(schema_with({net::Family::ipv6}), layout::Datapath::socket));
     EXPECT_NE(text.find("struct {\n"
                         "\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n"
                         "\t__uint(max_entries, 300);\n"
@@ -63,6 +65,34 @@ TEST(CMaps, EmitsPinnedMapsSizedByTheSchema) {
         << text;
     EXPECT_NE(text.find("__uint(max_entries, 100);\n\t__type(key, struct kpr_service6_key);"), std::string::npos);
     EXPECT_EQ(text.find("kpr_svc4"), std::string::npos);
+}
+
+TEST(CMaps, TheTcPlanHasTriesWithoutPreallocationAndAFixedDropArray) {
+    auto schema = schema_with({net::Family::ipv4});
+    schema.maps.insert({{"ipcache", {400}}, {"endpoints", {500}}, {"policy", {600}},
+                        {"conntrack", {2048}}});
+    const auto plan = plan_maps(schema, layout::Datapath::tc);
+    std::vector<std::string_view> names;
+    for (const auto& m : plan)
+        names.push_back(m.name);
+    EXPECT_EQ(names, (std::vector<std::string_view>{"kpr_ipcache4", "kpr_endpoint", "kpr_policy",
+                                                    "kpr_ct4", "kpr_drops"}));
+    const auto text = emit_c_maps(plan);
+    EXPECT_NE(text.find("\t__uint(type, BPF_MAP_TYPE_LPM_TRIE);\n"
+                        "\t__uint(max_entries, 400);\n"
+                        "\t__uint(map_flags, BPF_F_NO_PREALLOC);\n"
+                        "\t__type(key, struct kpr_ipcache4_key);\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(fmt::format("\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n"
+                                    "\t__uint(max_entries, {});\n"
+                                    "\t__type(key, __u32);\n",
+                                    layout::drop_reason_count)),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(plan.back().capacity_name, "");
+    // Only the trie is created without preallocation.
+    EXPECT_EQ(text.find("map_flags"), text.rfind("map_flags"));
 }
 
 } // namespace

@@ -301,8 +301,8 @@ TEST(K8sDecode, UnknownKind) {
     EXPECT_EQ(error_texts(r),
               std::vector<std::string>{
                   "test.yaml:2:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
-                  "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and "
-                  "networking.k8s.io/v1 NetworkPolicy, alone or in a v1 List)"});
+                  "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace, "
+                  "networking.k8s.io/v1 NetworkPolicy and v1 Node, alone or in a v1 List)"});
     EXPECT_FALSE(r.all_documents_identified);
     EXPECT_TRUE(r.rejected.empty());
 }
@@ -621,8 +621,8 @@ TEST(K8sDecode, EveryErrorInAFileIsReported) {
             "invalid.yaml:25:11: Service shop/broken: spec.ports[1].name: duplicate name \"http\" "
             "(also spec.ports[0])",
             "invalid.yaml:30:7: kind: unknown kind \"Servic\" (kpr reads v1 Service, "
-            "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace and networking.k8s.io/v1 "
-            "NetworkPolicy, alone or in a v1 List)",
+            "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 Namespace, networking.k8s.io/v1 "
+            "NetworkPolicy and v1 Node, alone or in a v1 List)",
             "invalid.yaml:44:5: EndpointSlice shop/broken-1: endpoints[0].addresses[0]: "
             "\"fd00::1\" is an IPv6 address but addressType is IPv4",
             "invalid.yaml:46:12: EndpointSlice shop/broken-1: endpoints[0].conditions.ready: "

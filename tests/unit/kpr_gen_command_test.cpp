@@ -145,13 +145,36 @@ TEST(KprGenCommand, ExplainAndCheckDescribeTheDataPath) {
     EXPECT_NE(explain.output.find("total ~"), std::string::npos) << explain.output;
     const auto check = kpr_gen(fmt::format("check --schema '{}'", KPR_EXAMPLE_SCHEMA));
     EXPECT_EQ(check.status, 0) << check.output;
-    EXPECT_NE(check.output.find("compiled 8 programs, 6 map layouts cross-checked"),
+    EXPECT_NE(check.output.find("kpr_sock.bpf.o: compiled 8 programs, 6 map layouts cross-checked"),
               std::string::npos)
         << check.output;
     const bool verified =
         check.output.find("every program loads in this kernel") != std::string::npos;
     const bool skipped = check.output.find("skipped: needs CAP_BPF") != std::string::npos;
     EXPECT_TRUE(verified != skipped) << check.output;
+}
+
+TEST(KprGenCommand, PodTcProgramsBuildTheTcObjectBesideTheSocketOne) {
+    TempDir dir;
+    const auto schema = fs::path(KPR_EXAMPLES_DIR) / "schemas" / "baseline-1k.yaml";
+    const auto run = kpr_gen(
+        fmt::format("build --schema '{}' --out-dir '{}'", schema.string(), dir.path.string()));
+    EXPECT_EQ(run.status, 0) << run.output;
+    for (const char* f : {"kpr_sock.bpf.o", "kpr_sock.manifest.json", "kpr_tc.bpf.c",
+                          "kpr_tc.bpf.o", "kpr_tc.manifest.json"})
+        EXPECT_TRUE(fs::exists(dir.path / f)) << f;
+    const auto manifest = read_file_contents(dir.path / "kpr_tc.manifest.json").value_or("");
+    for (const char* name : {"kpr_ipcache4", "kpr_endpoint", "kpr_policy", "kpr_ct6", "kpr_drops",
+                             "kpr_from_pod", "kpr_to_pod"})
+        EXPECT_NE(manifest.find(name), std::string::npos) << name;
+    EXPECT_EQ(manifest.find("kpr_svc4"), std::string::npos) << "socket maps stay in kpr_sock";
+    const auto explain = kpr_gen(fmt::format("explain --schema '{}'", schema.string()));
+    EXPECT_NE(explain.output.find("object kpr_tc.bpf.o"), std::string::npos) << explain.output;
+    EXPECT_NE(explain.output.find("BPF_MAP_TYPE_LPM_TRIE"), std::string::npos) << explain.output;
+    const auto no_tc =
+        kpr_gen(fmt::format("emit --schema '{}' --object tc", KPR_EXAMPLE_SCHEMA));
+    EXPECT_EQ(no_tc.status, 1);
+    EXPECT_NE(no_tc.output.find("builds no tc object"), std::string::npos) << no_tc.output;
 }
 
 } // namespace

@@ -290,11 +290,12 @@ TEST_F(PolicyCompilerTest, EntriesInTheirMapLayouts) {
 )"));
     const PolicyState state = compile_policy(c_.input, "node-1");
     const EndpointPolicy& web = endpoint(state, "web");
-    const layout::EndpointValue value = endpoint_value(web);
+    const layout::EndpointValue value = endpoint_value(web, 9);
     EXPECT_EQ(value.identity, web.identity);
     EXPECT_EQ(value.flags, layout::endpoint_egress_enforced);
     EXPECT_EQ(value.egress_port_prefix_lengths, 1u << 16);
     EXPECT_EQ(value.ingress_port_prefix_lengths, 0u);
+    EXPECT_EQ(value.policy_revision, 9u);
 
     const layout::PolicyKey key =
         policy_map_key(7, {any_identity, Direction::egress, sctp, {8080, 16}});
@@ -312,7 +313,7 @@ TEST_F(PolicyCompilerTest, EntriesInTheirMapLayouts) {
     const layout::IpcacheKey6 k6 = ipcache_key6(cidr("fd00:1::/32"));
     EXPECT_EQ(k6.prefix_len, 32u);
     EXPECT_EQ(k6.address[0].raw, htonl(0xfd000001u));
-    EXPECT_EQ(ipcache_value({5, 6}), (layout::IpcacheValue{5, 6}));
+    EXPECT_EQ(ipcache_value({5, 6}, 12), (layout::IpcacheValue{5, 6, 12}));
 }
 
 TEST(PolicyLayouts, DescribeMatchesTheCompiler) {
@@ -328,8 +329,9 @@ TEST(PolicyLayouts, DescribeMatchesTheCompiler) {
     EXPECT_EQ(ipcache6.fields[0].name, "prefix_len"); // the LPM trie's key starts with it
     EXPECT_EQ(ipcache6.fields[1].extent, 4u);
     const auto endpoint = layout::describe<layout::EndpointValue>();
-    EXPECT_EQ(endpoint.size, 16u);
-    EXPECT_EQ(endpoint.fields[3].offset, offsetof(layout::EndpointValue, flags));
+    EXPECT_EQ(endpoint.size, 20u);
+    EXPECT_EQ(endpoint.fields[3].offset, offsetof(layout::EndpointValue, policy_revision));
+    EXPECT_EQ(endpoint.fields[4].offset, offsetof(layout::EndpointValue, flags));
 }
 
 } // namespace

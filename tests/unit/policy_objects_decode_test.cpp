@@ -1,4 +1,4 @@
-// Decoding Pods, Namespaces and NetworkPolicies: kubectl's output decodes
+// Decoding Pods, Namespaces, NetworkPolicies and Nodes: kubectl's output decodes
 // into the typed model with the API server's defaults, and every rule the
 // API server enforces on the fields kpr reads yields its diagnostic.
 #include <stdlib.h>
@@ -217,6 +217,34 @@ TEST(PolicyObjectsDecode, NamespaceIsClusterScoped) {
     EXPECT_EQ(error_texts(r), std::vector<std::string>{});
     ASSERT_EQ(r.namespaces.size(), 1u);
     EXPECT_EQ(r.namespaces[0].key(), (ObjectKey{"Namespace", "", "a"}));
+}
+
+TEST(PolicyObjectsDecode, NodeKeepsItsIpAddressesOnceAndSkipsNames) {
+    const DecodeResult r = decode_yaml(R"(apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+status:
+  addresses:
+  - {type: InternalIP, address: 192.168.0.1}
+  - {type: InternalIP, address: "fd01::1"}
+  - {type: Hostname, address: node-1}
+  - {type: ExternalIP, address: 192.168.0.1}
+  - {type: ExternalIP, address: 203.0.113.7}
+)",
+                                       "test.yaml");
+    EXPECT_EQ(error_texts(r), std::vector<std::string>{});
+    ASSERT_EQ(r.nodes.size(), 1u);
+    EXPECT_EQ(r.nodes[0].key(), (ObjectKey{"Node", "", "node-1"}));
+    EXPECT_EQ(r.nodes[0].addresses, (std::vector<net::Address>{ip("192.168.0.1"), ip("fd01::1"), ip("203.0.113.7")}));
+
+    const DecodeResult bad = decode_yaml(
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus:\n  addresses:\n  - {type: InternalIP, "
+        "address: 10.0.0.300}\n",
+        "test.yaml");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].str().find("Node n: status.addresses[0].address"), std::string::npos)
+        << bad.errors[0].str();
+    EXPECT_EQ(bad.rejected, (std::vector<ObjectKey>{{"Node", "", "n"}}));
 }
 
 TEST(PolicyObjectsDecode, QuotedPortIsANameAndMustLookLikeOne) {

@@ -38,6 +38,11 @@ const std::vector<BadSchema> bad_schemas = {
          "9:26: spec.features.conntrack.tcpClosingSeconds: a closing TCP connection (120 s) would "
          "outlive an established one (60 s)",
      }},
+    {"conntrack-new-outlives-established.yaml",
+     {
+         "8:22: spec.features.conntrack.tcpNewSeconds: a TCP connection being opened (90 s) would "
+         "outlive an established one (60 s)",
+     }},
     {"conntrack-timeout-zero.yaml",
      {
          "7:32: spec.features.conntrack.icmpSecs: unknown field",

@@ -127,8 +127,8 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         names.push_back(name);
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "ipcache",
-                                               "policy", "services", "sockRevNat"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "endpoints",
+                                               "ipcache", "policy", "services", "sockRevNat"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {
@@ -387,6 +387,8 @@ TEST(SchemaDecode, AllFeaturesExampleDecodesEverySection) {
     EXPECT_EQ(s.features.backend_selection.algorithm, BackendSelection::maglev);
     EXPECT_EQ(s.features.backend_selection.maglev_table_size, 16381u);
     EXPECT_EQ(s.features.conntrack.udp, 60u);
+    EXPECT_EQ(s.features.conntrack.tcp_new, 30u);
+    EXPECT_EQ(s.capacity("endpoints"), 2048u);
     EXPECT_TRUE(s.identity.pod_label_counts("app.kubernetes.io/name"));
     EXPECT_FALSE(s.identity.pod_label_counts("version"));
     EXPECT_TRUE(s.identity.namespace_label_counts("team"));

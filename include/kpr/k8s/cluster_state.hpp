@@ -7,6 +7,7 @@
 #include "kpr/k8s/endpoint_slice.hpp"
 #include "kpr/k8s/namespace.hpp"
 #include "kpr/k8s/network_policy.hpp"
+#include "kpr/k8s/node.hpp"
 #include "kpr/k8s/object_meta.hpp"
 #include "kpr/k8s/pod.hpp"
 #include "kpr/k8s/service.hpp"
@@ -19,6 +20,7 @@ struct ClusterState {
     std::map<ObjectKey, Pod> pods;
     std::map<ObjectKey, Namespace> namespaces;
     std::map<ObjectKey, NetworkPolicy> network_policies;
+    std::map<ObjectKey, Node> nodes;
 
     bool operator==(const ClusterState&) const = default;
 };

@@ -259,6 +259,7 @@ class FileSource {
         objects.pods = merge(decoded.pods, last_good.pods);
         objects.namespaces = merge(decoded.namespaces, last_good.namespaces);
         objects.network_policies = merge(decoded.network_policies, last_good.network_policies);
+        objects.nodes = merge(decoded.nodes, last_good.nodes);
         files_.emplace(path,
                        FileRecord{origin, fingerprint, std::move(decoded), std::move(objects)});
     }
@@ -275,6 +276,7 @@ class FileSource {
             add_all(state.pods, record.objects.pods);
             add_all(state.namespaces, record.objects.namespaces);
             add_all(state.network_policies, record.objects.network_policies);
+            add_all(state.nodes, record.objects.nodes);
         }
         state_ = std::move(state);
     }

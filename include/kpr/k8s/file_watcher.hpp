@@ -23,7 +23,7 @@ namespace kpr::k8s {
 
 class FileWatcher {
   public:
-    enum class Wake { changed, stop };
+    enum class Wake { changed, other, stop };
 
     explicit FileWatcher(const std::vector<std::filesystem::path>& directories)
         : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
@@ -37,10 +37,14 @@ class FileWatcher {
                     fmt::format("watching {}: {}", dir.string(), runtime::errno_text(errno)));
     }
 
-    // Blocks until something changed or `stop_fd` became readable.
-    Wake wait(int stop_fd) {
-        if (runtime::wait_for_wake(fd_.get(), stop_fd))
+    // Blocks until something changed, `other_fd` (when not -1) became
+    // readable (Wake::other; the caller reads it), or `stop_fd` did.
+    Wake wait(int stop_fd, int other_fd = -1) {
+        const auto woke = runtime::wait_for_any({fd_.get(), other_fd}, stop_fd);
+        if (!woke)
             return Wake::stop;
+        if (*woke == 1)
+            return Wake::other;
         drain();
         return Wake::changed;
     }

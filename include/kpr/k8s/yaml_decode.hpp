@@ -1,7 +1,7 @@
 // Decoding Kubernetes objects from YAML or JSON text — what `kubectl get -o
 // yaml` / `-o json` prints, or what one writes for `kubectl apply` — into
-// kpr's typed Services, EndpointSlices, Pods, Namespaces and
-// NetworkPolicies, with every problem reported as a Diagnostic. The caller decides what to keep: an object with an invalid
+// kpr's typed Services, EndpointSlices, Pods, Namespaces, NetworkPolicies
+// and Nodes, with every problem reported as a Diagnostic. The caller decides what to keep: an object with an invalid
 // field is named in `rejected` so its previous good version can stay, and a
 // document that cannot even be identified is flagged so that objects missing
 // from this read are not mistaken for deleted ones.
@@ -24,6 +24,7 @@
 #include "kpr/k8s/endpoint_slice_decode.hpp"
 #include "kpr/k8s/namespace_decode.hpp"
 #include "kpr/k8s/network_policy_decode.hpp"
+#include "kpr/k8s/node_decode.hpp"
 #include "kpr/k8s/pod_decode.hpp"
 #include "kpr/yaml/field_reader.hpp"
 #include "kpr/k8s/object_meta.hpp"
@@ -39,6 +40,7 @@ struct DecodeResult {
     std::vector<Pod> pods;
     std::vector<Namespace> namespaces;
     std::vector<NetworkPolicy> network_policies;
+    std::vector<Node> nodes;
     // Identified objects (kind, namespace and name known) with invalid fields.
     std::vector<ObjectKey> rejected;
     // Every problem found, not just the first.
@@ -50,7 +52,7 @@ struct DecodeResult {
 
 namespace detail {
 
-enum class DocumentKind { Service, EndpointSlice, Pod, Namespace, NetworkPolicy, List };
+enum class DocumentKind { Service, EndpointSlice, Pod, Namespace, NetworkPolicy, Node, List };
 
 struct KnownKind {
     std::string_view kind;
@@ -65,6 +67,7 @@ inline constexpr KnownKind known_kinds[] = {
     {"Pod", "v1", DocumentKind::Pod},
     {"Namespace", "v1", DocumentKind::Namespace, false},
     {"NetworkPolicy", "networking.k8s.io/v1", DocumentKind::NetworkPolicy},
+    {"Node", "v1", DocumentKind::Node, false},
     {"List", "v1", DocumentKind::List},
 };
 
@@ -81,8 +84,8 @@ inline const KnownKind* identify_kind(yaml::FieldReader& reader, const yaml::Yam
     if (known == std::end(known_kinds)) {
         reader.report(kind_field, fmt::format("unknown kind {:?} (kpr reads v1 Service, "
                                               "discovery.k8s.io/v1 EndpointSlice, v1 Pod, v1 "
-                                              "Namespace and networking.k8s.io/v1 NetworkPolicy, "
-                                              "alone or in a v1 List)",
+                                              "Namespace, networking.k8s.io/v1 NetworkPolicy and "
+                                              "v1 Node, alone or in a v1 List)",
                                               *kind));
         return nullptr;
     }
@@ -184,6 +187,10 @@ inline void decode_document(yaml::FieldReader& reader, const yaml::YamlField& do
         accept_if_valid(decode_network_policy(reader, document, std::move(meta)), reader,
                         errors_before, out.network_policies, out.rejected);
         break;
+    case DocumentKind::Node:
+        accept_if_valid(decode_node(reader, document, std::move(meta)), reader, errors_before, out.nodes,
+                        out.rejected);
+        break;
     case DocumentKind::List:
         break; // decoded item by item above
     }
@@ -192,7 +199,7 @@ inline void decode_document(yaml::FieldReader& reader, const yaml::YamlField& do
 } // namespace detail
 
 // Decodes every document of text (separated by ---; each a Service, an
-// EndpointSlice, a Pod, a Namespace, a NetworkPolicy or a v1 List of them). source_name names text in
+// EndpointSlice, a Pod, a Namespace, a NetworkPolicy, a Node or a v1 List of them). source_name names text in
 // diagnostics. A YAML syntax error yields one diagnostic and no objects:
 // the parser cannot resume after it.
 inline DecodeResult decode_yaml(std::string_view text, const std::string& source_name) {

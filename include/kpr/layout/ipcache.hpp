@@ -1,10 +1,10 @@
 // The ipcache maps (LPM tries, one per family): address block -> the
 // identities policy decides on. The key is the kernel's LPM trie key (a
 // prefix length in host order, then the address in network order); the
-// value carries the holder's identity and the CIDR identity of the most
-// specific policy block holding the address (kpr/policy/policy_state.hpp).
-// Not in maps.hpp's all_maps yet: the TC datapath that reads them is not
-// generated yet.
+// value carries the holder's identity, the CIDR identity of the most
+// specific policy block holding the address (kpr/policy/policy_state.hpp),
+// and, for a pod on this node, its endpoint id (the ifindex of its
+// host-side veth) so the TC programs can deliver to it directly.
 #pragma once
 
 #include <array>
@@ -39,6 +39,7 @@ struct IpcacheValue {
     static constexpr std::string_view c_name = "kpr_ipcache_value";
     std::uint32_t identity;
     std::uint32_t cidr_identity;
+    std::uint32_t endpoint_id; // 0: not a pod on this node
 
     auto operator<=>(const IpcacheValue&) const = default;
 };
@@ -47,7 +48,7 @@ struct IpcacheValue {
 
 BOOST_HANA_ADAPT_STRUCT(kpr::layout::IpcacheKey4, prefix_len, address);
 BOOST_HANA_ADAPT_STRUCT(kpr::layout::IpcacheKey6, prefix_len, address);
-BOOST_HANA_ADAPT_STRUCT(kpr::layout::IpcacheValue, identity, cidr_identity);
+BOOST_HANA_ADAPT_STRUCT(kpr::layout::IpcacheValue, identity, cidr_identity, endpoint_id);
 
 static_assert((kpr::layout::check_key_layout<kpr::layout::IpcacheKey4>(), true));
 static_assert((kpr::layout::check_key_layout<kpr::layout::IpcacheKey6>(), true));

@@ -1,26 +1,85 @@
 // Every BPF map kpr shares between the agent and the data path, declared
 // once: its name (as pinned and as the BPF source calls it), its kind, the
-// address family it serves, the schema capacity that sizes it, and its key
-// and value layouts. The emitter writes the BPF definitions from this list,
-// and the loader checks the object's maps against it.
+// address family it serves, how many entries it holds, which program object
+// declares it, and its key and value layouts. The emitter writes the BPF
+// definitions from this list, and the loader checks the object's maps
+// against it.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <boost/hana/tuple.hpp>
 
 #include "kpr/layout/backend.hpp"
+#include "kpr/layout/conntrack.hpp"
 #include "kpr/layout/describe.hpp"
+#include "kpr/layout/drop_reason.hpp"
+#include "kpr/layout/endpoint_policy.hpp"
+#include "kpr/layout/ipcache.hpp"
+#include "kpr/layout/policy.hpp"
 #include "kpr/layout/reverse_nat.hpp"
 #include "kpr/layout/service.hpp"
 #include "kpr/net/address.hpp"
 
 namespace kpr::layout {
 
-enum class MapType { hash, lru_hash };
+enum class MapType { hash, lru_hash, lpm_trie, percpu_array };
 
 inline std::string_view c_map_type(MapType t) {
-    return t == MapType::hash ? "BPF_MAP_TYPE_HASH" : "BPF_MAP_TYPE_LRU_HASH";
+    switch (t) {
+    case MapType::hash:
+        return "BPF_MAP_TYPE_HASH";
+    case MapType::lru_hash:
+        return "BPF_MAP_TYPE_LRU_HASH";
+    case MapType::lpm_trie:
+        return "BPF_MAP_TYPE_LPM_TRIE";
+    case MapType::percpu_array:
+        return "BPF_MAP_TYPE_PERCPU_ARRAY";
+    }
+    return "";
+}
+
+// The map_flags a map of this kind is created with: the kernel refuses an
+// LPM trie that is not created with BPF_F_NO_PREALLOC ("" for none).
+inline std::string_view c_map_flags(MapType t) {
+    return t == MapType::lpm_trie ? "BPF_F_NO_PREALLOC" : "";
+}
+
+// A per-CPU map holds one value per possible CPU under each key.
+constexpr bool is_per_cpu(MapType t) {
+    return t == MapType::percpu_array;
+}
+
+// An array's key is its index: the kernel wants a plain 32-bit integer in
+// its BTF (a struct is refused), so the C side declares it __u32 while the
+// C++ layout is a struct of one u32 field.
+constexpr bool has_index_key(MapType t) {
+    return t == MapType::percpu_array;
+}
+
+// How many entries a map holds: the schema's spec.maps.<schema_name>
+// capacity, or a number fixed by kpr (schema_name empty).
+struct MapCapacity {
+    std::string_view schema_name;
+    std::uint32_t fixed = 0;
+};
+
+consteval MapCapacity schema_capacity(std::string_view name) {
+    return {name, 0};
+}
+
+consteval MapCapacity fixed_capacity(std::uint32_t entries) {
+    return {{}, entries};
+}
+
+// The program object that declares a map; the other objects of a node
+// reach it through its pin.
+enum class Datapath { socket, tc };
+
+inline std::string_view to_string(Datapath d) {
+    return d == Datapath::socket ? "socket" : "tc";
 }
 
 // The kernel keeps object names in 16 bytes with the terminating NUL.
@@ -32,32 +91,63 @@ template <class Key, class Value> struct MapSpec {
 
     std::string_view name;
     MapType type;
-    net::Family family;
-    std::string_view capacity; // the schema's spec.maps.<capacity>.capacity
+    std::optional<net::Family> family; // empty: serves both families
+    MapCapacity capacity;
+    Datapath datapath;
 
-    consteval MapSpec(std::string_view n, MapType t, net::Family f, std::string_view c)
-        : name(n), type(t), family(f), capacity(c) {
+    consteval MapSpec(std::string_view n, MapType t, std::optional<net::Family> f, MapCapacity c,
+                      Datapath d)
+        : name(n), type(t), family(f), capacity(c), datapath(d) {
         check_key_layout<Key>();
         check_layout<Value>();
         if (n.size() > max_map_name_length)
             throw "a BPF map name has at most 15 characters";
+        if (c.schema_name.empty() == (c.fixed == 0))
+            throw "a map is sized either by a schema capacity or by a fixed number";
+        if (t == MapType::percpu_array && !c.schema_name.empty())
+            throw "an array's size is the range of its index, fixed by kpr";
+        if (has_index_key(t) && sizeof(Key) != 4)
+            throw "an array map's key is a 4-byte index";
     }
 };
 
-inline constexpr MapSpec<ServiceKey4, ServiceValue> services4{"kpr_svc4", MapType::hash,
-                                                              net::Family::ipv4, "services"};
-inline constexpr MapSpec<ServiceKey6, ServiceValue> services6{"kpr_svc6", MapType::hash,
-                                                              net::Family::ipv6, "services"};
-inline constexpr MapSpec<BackendKey, Backend4> backends4{"kpr_backend4", MapType::hash,
-                                                         net::Family::ipv4, "backends"};
-inline constexpr MapSpec<BackendKey, Backend6> backends6{"kpr_backend6", MapType::hash,
-                                                         net::Family::ipv6, "backends"};
-inline constexpr MapSpec<RevNatKey4, RevNatValue4> revnat4{"kpr_revnat4", MapType::lru_hash,
-                                                           net::Family::ipv4, "sockRevNat"};
-inline constexpr MapSpec<RevNatKey6, RevNatValue6> revnat6{"kpr_revnat6", MapType::lru_hash,
-                                                           net::Family::ipv6, "sockRevNat"};
+inline constexpr MapSpec<ServiceKey4, ServiceValue> services4{
+    "kpr_svc4", MapType::hash, net::Family::ipv4, schema_capacity("services"), Datapath::socket};
+inline constexpr MapSpec<ServiceKey6, ServiceValue> services6{
+    "kpr_svc6", MapType::hash, net::Family::ipv6, schema_capacity("services"), Datapath::socket};
+inline constexpr MapSpec<BackendKey, Backend4> backends4{
+    "kpr_backend4", MapType::hash, net::Family::ipv4, schema_capacity("backends"),
+    Datapath::socket};
+inline constexpr MapSpec<BackendKey, Backend6> backends6{
+    "kpr_backend6", MapType::hash, net::Family::ipv6, schema_capacity("backends"),
+    Datapath::socket};
+inline constexpr MapSpec<RevNatKey4, RevNatValue4> revnat4{
+    "kpr_revnat4", MapType::lru_hash, net::Family::ipv4, schema_capacity("sockRevNat"),
+    Datapath::socket};
+inline constexpr MapSpec<RevNatKey6, RevNatValue6> revnat6{
+    "kpr_revnat6", MapType::lru_hash, net::Family::ipv6, schema_capacity("sockRevNat"),
+    Datapath::socket};
+
+inline constexpr MapSpec<IpcacheKey4, IpcacheValue> ipcache4{
+    "kpr_ipcache4", MapType::lpm_trie, net::Family::ipv4, schema_capacity("ipcache"),
+    Datapath::tc};
+inline constexpr MapSpec<IpcacheKey6, IpcacheValue> ipcache6{
+    "kpr_ipcache6", MapType::lpm_trie, net::Family::ipv6, schema_capacity("ipcache"),
+    Datapath::tc};
+inline constexpr MapSpec<EndpointKey, EndpointValue> endpoints{
+    "kpr_endpoint", MapType::hash, std::nullopt, schema_capacity("endpoints"), Datapath::tc};
+inline constexpr MapSpec<PolicyKey, PolicyValue> policies{
+    "kpr_policy", MapType::hash, std::nullopt, schema_capacity("policy"), Datapath::tc};
+inline constexpr MapSpec<ConntrackKey4, ConntrackValue> conntrack4{
+    "kpr_ct4", MapType::lru_hash, net::Family::ipv4, schema_capacity("conntrack"), Datapath::tc};
+inline constexpr MapSpec<ConntrackKey6, ConntrackValue> conntrack6{
+    "kpr_ct6", MapType::lru_hash, net::Family::ipv6, schema_capacity("conntrack"), Datapath::tc};
+inline constexpr MapSpec<DropKey, DropCount> drops{"kpr_drops", MapType::percpu_array,
+                                                   std::nullopt, fixed_capacity(drop_reason_count),
+                                                   Datapath::tc};
 
 inline constexpr auto all_maps =
-    boost::hana::make_tuple(services4, services6, backends4, backends6, revnat4, revnat6);
+    boost::hana::make_tuple(services4, services6, backends4, backends6, revnat4, revnat6,
+                            ipcache4, ipcache6, endpoints, policies, conntrack4, conntrack6, drops);
 
 } // namespace kpr::layout

@@ -4,8 +4,7 @@
 // entry allows. Peer identity 0 is the wildcard peer; protocol 0 the
 // wildcard protocol (port block 0/0); a port range is stored as aligned
 // blocks, port masked to its top port_prefix_len bits. The lookup sequence
-// and its bound are in kpr/policy/policy_lookup.hpp. Not in maps.hpp's
-// all_maps yet: the TC datapath that reads it is not generated yet.
+// and its bound are in kpr/policy/policy_lookup.hpp.
 #pragma once
 
 #include <array>

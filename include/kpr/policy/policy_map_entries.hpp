@@ -1,7 +1,8 @@
 // The compiler's desired state as the bytes the maps hold: ipcache,
 // endpoint and policy entries in their C layouts (kpr/layout/). The
-// endpoint id is the sync layer's to choose (the number it keys a local
-// pod's datapath state by); everything else comes from the state.
+// endpoint id (the ifindex of a local pod's host-side veth) and the
+// endpoint's policy revision are the sync layer's to choose; everything
+// else comes from the state.
 #pragma once
 
 #include <array>
@@ -27,16 +28,19 @@ inline layout::IpcacheKey6 ipcache_key6(const net::Prefix& prefix) {
     return key;
 }
 
-inline layout::IpcacheValue ipcache_value(const IpcacheEntry& entry) {
-    return {entry.identity, entry.cidr_identity};
+// endpoint_id: the local pod's holding the address, 0 for any other address.
+inline layout::IpcacheValue ipcache_value(const IpcacheEntry& entry, std::uint32_t endpoint_id) {
+    return {entry.identity, entry.cidr_identity, endpoint_id};
 }
 
-inline layout::EndpointValue endpoint_value(const EndpointPolicy& endpoint) {
+inline layout::EndpointValue endpoint_value(const EndpointPolicy& endpoint,
+                                           std::uint32_t policy_revision) {
     const std::uint8_t flags = (endpoint.ingress_enforced ? layout::endpoint_ingress_enforced : 0) |
                                (endpoint.egress_enforced ? layout::endpoint_egress_enforced : 0);
     return {endpoint.identity,
             endpoint.port_prefix_lengths(Direction::ingress),
             endpoint.port_prefix_lengths(Direction::egress),
+            policy_revision,
             flags,
             {}};
 }

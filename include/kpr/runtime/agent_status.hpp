@@ -1,7 +1,8 @@
 // What a running agent reports about itself: which source it follows, whether
 // it has completed its first full sync (readiness), its last sync, the
 // source's own details (for the API: each resource's resourceVersion and
-// reconnects) and the sync counters. Written by the agent's loop, read by
+// reconnects), the sync counters and, with a TC data path, its policy
+// sync counts and drop counters (also in /metrics). Written by the agent's loop, read by
 // the health server's thread.
 #pragma once
 
@@ -37,6 +38,23 @@ class AgentStatus {
         details_ = std::move(details);
     }
 
+    // The TC data path's lines for the report, and its metrics.
+    void set_pod_datapath(std::function<std::string()> report, std::function<std::string()> metrics) {
+        std::lock_guard lock(mutex_);
+        pod_report_ = std::move(report);
+        pod_metrics_ = std::move(metrics);
+    }
+
+    // The sync counters and the TC data path's, in the Prometheus text format.
+    std::string metrics() const {
+        std::function<std::string()> pod;
+        {
+            std::lock_guard lock(mutex_);
+            pod = pod_metrics_;
+        }
+        return counters_.prometheus() + (pod ? pod() : "");
+    }
+
     void synced(const SyncRecord& record) {
         std::lock_guard lock(mutex_);
         if (!first_full_ && record.full)
@@ -63,6 +81,8 @@ class AgentStatus {
                                last_->full ? "full" : "incremental");
         if (details_)
             out += details_();
+        if (pod_report_)
+            out += pod_report_();
         const auto c = counters_.snapshot();
         out += fmt::format("events: received={} applied={} queued={} (at most {}); syncs: full={} incremental={}\n",
                            c.events_received, c.events_applied, c.queue_depth, c.max_queue_depth, c.full_syncs,
@@ -77,6 +97,8 @@ class AgentStatus {
     std::string source_;
     const sync::SyncCounters& counters_;
     std::function<std::string()> details_;
+    std::function<std::string()> pod_report_;
+    std::function<std::string()> pod_metrics_;
     std::optional<std::chrono::system_clock::time_point> first_full_;
     std::optional<SyncRecord> last_;
 };

@@ -77,8 +77,35 @@ inline void compare_struct(const btf* b, __u32 type_id, const layout::LayoutDesc
                             name, btf_string(b, members[i].name_off), holder));
 }
 
+// A map's key in a BTF against its layout: an array's index is a 4-byte
+// integer there (layout::has_index_key), any other key the layout's struct.
+inline void compare_key(const btf* b, __u32 type_id, layout::MapType type,
+                        const layout::LayoutDescription& want, const std::string& what,
+                        std::vector<std::string>& problems,
+                        std::string_view holder = "the object") {
+    if (!layout::has_index_key(type)) {
+        compare_struct(b, type_id, want, what, problems, holder);
+        return;
+    }
+    const int resolved = btf__resolve_type(b, type_id);
+    const btf_type* t = resolved > 0 ? btf__type_by_id(b, static_cast<__u32>(resolved)) : nullptr;
+    if (!t || !btf_is_int(t) || t->size != 4)
+        problems.push_back(fmt::format("{}: not a 4-byte integer in {}'s BTF (an array's index)",
+                                       what, holder));
+}
+
 inline bpf_map_type kernel_map_type(layout::MapType t) {
-    return t == layout::MapType::hash ? BPF_MAP_TYPE_HASH : BPF_MAP_TYPE_LRU_HASH;
+    switch (t) {
+    case layout::MapType::hash:
+        return BPF_MAP_TYPE_HASH;
+    case layout::MapType::lru_hash:
+        return BPF_MAP_TYPE_LRU_HASH;
+    case layout::MapType::lpm_trie:
+        return BPF_MAP_TYPE_LPM_TRIE;
+    case layout::MapType::percpu_array:
+        return BPF_MAP_TYPE_PERCPU_ARRAY;
+    }
+    return BPF_MAP_TYPE_UNSPEC;
 }
 
 } // namespace detail
@@ -106,9 +133,9 @@ inline std::vector<std::string> check_map_layouts(const bpf_object* object) {
                                                "kpr-agent expects {}",
                                                name, static_cast<int>(bpf_map__type(map)),
                                                layout::c_map_type(spec.type)));
-            detail::compare_struct(b, bpf_map__btf_key_type_id(map),
-                                   layout::describe<typename Spec::key_type>(),
-                                   fmt::format("map {} key", name), problems);
+            detail::compare_key(b, bpf_map__btf_key_type_id(map), spec.type,
+                                layout::describe<typename Spec::key_type>(),
+                                fmt::format("map {} key", name), problems);
             detail::compare_struct(b, bpf_map__btf_value_type_id(map),
                                    layout::describe<typename Spec::value_type>(),
                                    fmt::format("map {} value", name), problems);

@@ -58,9 +58,9 @@ inline void pinned_layout_conflicts(const std::string& name, const bpf_map_info&
         using Spec = std::remove_cvref_t<decltype(spec)>;
         if (spec.name != name)
             return;
-        compare_struct(pinned.get(), info.btf_key_type_id,
-                       layout::describe<typename Spec::key_type>(), fmt::format("map {} key", name),
-                       problems, "the pinned map");
+        compare_key(pinned.get(), info.btf_key_type_id, spec.type,
+                    layout::describe<typename Spec::key_type>(), fmt::format("map {} key", name),
+                    problems, "the pinned map");
         compare_struct(pinned.get(), info.btf_value_type_id,
                        layout::describe<typename Spec::value_type>(),
                        fmt::format("map {} value", name), problems, "the pinned map");

@@ -3,7 +3,7 @@
 //   /healthz  200 while the agent runs (liveness)
 //   /readyz   200 once the first full sync is done, 503 before (readiness)
 //   /status   the AgentStatus report, which `kpr-agent status` prints
-//   /metrics  the sync counters in the Prometheus text format
+//   /metrics  the sync counters (and the TC data path's) in the Prometheus text format
 #pragma once
 
 #include <httplib.h>
@@ -42,7 +42,7 @@ inline std::pair<std::string, int> split_host_port(const std::string& address) {
 
 class HealthServer {
   public:
-    HealthServer(const std::string& address, const AgentStatus& status, const sync::SyncCounters& counters) {
+    explicit HealthServer(const std::string& address, const AgentStatus& status) {
         server_.Get("/healthz", [](const httplib::Request&, httplib::Response& r) { r.set_content("ok\n", "text/plain"); });
         server_.Get("/readyz", [&status](const httplib::Request&, httplib::Response& r) {
             const bool ready = status.ready();
@@ -52,8 +52,8 @@ class HealthServer {
         server_.Get("/status", [&status](const httplib::Request&, httplib::Response& r) {
             r.set_content(status.report(), "text/plain");
         });
-        server_.Get("/metrics", [&counters](const httplib::Request&, httplib::Response& r) {
-            r.set_content(counters.prometheus(), "text/plain; version=0.0.4");
+        server_.Get("/metrics", [&status](const httplib::Request&, httplib::Response& r) {
+            r.set_content(status.metrics(), "text/plain; version=0.0.4");
         });
         const auto [host, port] = split_host_port(address);
         if (!server_.bind_to_port(host, port))

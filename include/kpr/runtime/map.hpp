@@ -1,7 +1,7 @@
 // Typed access to a BPF map: Map<Key, Value> over a map's file descriptor,
 // created only from a layout/maps.hpp entry so the key and value types are
-// the declared layouts. MapIo is the interface the sync engine writes
-// through; tests substitute an in-memory map for it. Batches go to the
+// the declared layouts (per-CPU maps: per_cpu_map.hpp). MapIo is the
+// interface the sync engine writes through; tests substitute an in-memory map for it. Batches go to the
 // kernel as one BPF_MAP_*_BATCH call, which applies its entries in order,
 // so a concurrent reader sees exactly what per-entry writes would show.
 #pragma once
@@ -62,6 +62,8 @@ template <class Key, class Value> class Map final : public MapIo<Key, Value> {
     // Takes its own reference to the map, checking it is the one the spec
     // describes (sizes match the layouts).
     Map(const layout::MapSpec<Key, Value>& spec, int map_fd) : name_(spec.name) {
+        if (layout::is_per_cpu(spec.type))
+            throw Error(fmt::format("map {} holds one value per CPU: use PerCpuMap", name_));
         fd_ = UniqueFd(::dup(map_fd));
         if (!fd_)
             throw Error(fmt::format("map {}: dup: {}", name_, errno_text(errno)));

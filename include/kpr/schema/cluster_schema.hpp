@@ -76,6 +76,7 @@ struct BackendSelectionSettings {
 
 // Idle timeouts of tracked connections, in seconds.
 struct ConntrackTimeouts {
+    std::uint32_t tcp_new = 60; // a SYN sent, no reply yet
     std::uint32_t tcp_established = 21600;
     std::uint32_t tcp_closing = 10;
     std::uint32_t udp = 30;

@@ -50,20 +50,19 @@ inline constexpr std::string_view schema_kind = "ClusterDatapath";
 inline constexpr std::uint32_t min_capacity = 1;
 inline constexpr std::uint32_t max_capacity = 1u << 24;
 
-// Every map capacity a schema may set. `built` says whether today's data
-// path has the map; the others size maps the TC programs will bring, and
-// are validated now so a schema written today stays valid.
+// Every map capacity a schema may set, with its default and minimum. The
+// maps each one sizes are in layout/maps.hpp; kpr-gen notes a capacity set
+// for a map the schema's data path does not build (codegen/schema_coverage).
 struct MapDefault {
     std::string_view name;
     std::uint32_t capacity;
     std::uint32_t minimum;
-    bool built;
 };
 inline constexpr MapDefault map_defaults[] = {
-    {"services", 65536, min_capacity, true},    {"backends", 65536, min_capacity, true},
-    {"sockRevNat", 262144, min_capacity, true}, {"conntrack", 262144, 1024, false},
-    {"affinity", 65536, min_capacity, false},   {"ipcache", 65536, min_capacity, false},
-    {"policy", 16384, min_capacity, false},
+    {"services", 65536, min_capacity}, {"backends", 65536, min_capacity},
+    {"sockRevNat", 262144, min_capacity}, {"conntrack", 262144, 1024},
+    {"affinity", 65536, min_capacity}, {"ipcache", 65536, min_capacity},
+    {"policy", 16384, min_capacity}, {"endpoints", 1024, min_capacity},
 };
 
 constexpr bool has_map_default(std::string_view name) {
@@ -74,9 +73,10 @@ constexpr bool has_map_default(std::string_view name) {
 }
 static_assert(boost::hana::fold_left(layout::all_maps, true,
                                      [](bool ok, const auto& spec) {
-                                         return ok && has_map_default(spec.capacity);
+                                         return ok && (spec.capacity.schema_name.empty() ||
+                                                       has_map_default(spec.capacity.schema_name));
                                      }),
-              "every map of layout/maps.hpp needs its capacity in map_defaults");
+              "every schema capacity of layout/maps.hpp needs its entry in map_defaults");
 
 struct SchemaResult {
     std::optional<ClusterSchema> schema; // set only when there is no error
@@ -99,8 +99,8 @@ inline constexpr std::uint32_t max_timeout_seconds = 7 * 24 * 3600;
 //   features:
 //     sessionAffinity: {enabled: true, maxTimeoutSeconds: 10800}
 //     backendSelection: {algorithm: maglev, maglevTableSize: 16381}   # random | maglev
-//     conntrack: {tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10, udpSeconds: 30, icmpSeconds:
-//     30}
+//     conntrack: {tcpNewSeconds: 60, tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10,
+//                 udpSeconds: 30, icmpSeconds: 30}
 inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field) {
     Features f;
     if (!r.expect_map(field))
@@ -131,11 +131,13 @@ inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field
     }
     if (const auto ct = field.child("conntrack"); r.expect_map(ct)) {
         r.reject_unknown_fields(
-            ct, {"tcpEstablishedSeconds", "tcpClosingSeconds", "udpSeconds", "icmpSeconds"});
+            ct, {"tcpNewSeconds", "tcpEstablishedSeconds", "tcpClosingSeconds", "udpSeconds",
+                 "icmpSeconds"});
         const auto read = [&](std::string_view name, std::uint32_t& into) {
             if (auto v = r.read_integer(ct.child(name), 1, max_timeout_seconds))
                 into = static_cast<std::uint32_t>(*v);
         };
+        read("tcpNewSeconds", f.conntrack.tcp_new);
         read("tcpEstablishedSeconds", f.conntrack.tcp_established);
         read("tcpClosingSeconds", f.conntrack.tcp_closing);
         read("udpSeconds", f.conntrack.udp);
@@ -146,6 +148,12 @@ inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field
                      fmt::format(
                          "a closing TCP connection ({} s) would outlive an established one ({} s)",
                          f.conntrack.tcp_closing, f.conntrack.tcp_established));
+        if (f.conntrack.tcp_new > f.conntrack.tcp_established)
+            r.report(ct.child("tcpNewSeconds").present() ? ct.child("tcpNewSeconds")
+                                                         : ct.child("tcpEstablishedSeconds"),
+                     fmt::format("a TCP connection being opened ({} s) would outlive an "
+                                 "established one ({} s)",
+                                 f.conntrack.tcp_new, f.conntrack.tcp_established));
     }
     return f;
 }

@@ -64,6 +64,7 @@ constexpr Route routes[] = {
     {"pods", "Pod", "", "v1"},
     {"namespaces", "Namespace", "", "v1"},
     {"networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1"},
+    {"nodes", "Node", "", "v1"},
 };
 
 const Route& route_of(std::string_view plural) {

@@ -14,10 +14,12 @@ namespace kpr::testbed {
 
 namespace fs = std::filesystem;
 
-KprAgent::KprAgent(std::string_view tag, fs::path object, fs::path cgroup)
+KprAgent::KprAgent(std::string_view tag, fs::path object, fs::path cgroup, std::optional<PodPolicy> pod_policy)
     : instance_(test_object_name(tag)), object_(std::move(object)), cgroup_(std::move(cgroup)),
       source_dir_(fs::temp_directory_path() / (instance_ + "-source")),
-      staging_dir_(fs::temp_directory_path() / (instance_ + "-staging")) {
+      staging_dir_(fs::temp_directory_path() / (instance_ + "-staging")), pod_policy_(std::move(pod_policy)) {
+    if (pod_policy_ && !pod_policy_->node)
+        throw std::invalid_argument("PodPolicy needs the node namespace its pods' veths are in");
     fs::remove_all(source_dir_);
     fs::remove_all(staging_dir_);
     fs::create_directories(source_dir_);
@@ -26,7 +28,7 @@ KprAgent::KprAgent(std::string_view tag, fs::path object, fs::path cgroup)
 
 KprAgent::~KprAgent() {
     process_.reset();
-    try_run({std::string(agent_path), "down", "--instance", instance_});
+    try_run(where_pods_are({std::string(agent_path), "down", "--instance", instance_}));
     std::error_code ignored;
     fs::remove_all(source_dir_, ignored);
     fs::remove_all(staging_dir_, ignored);
@@ -45,9 +47,20 @@ void KprAgent::write(std::string_view file, const std::string& yaml) const {
 
 void KprAgent::remove(std::string_view file) const { fs::remove(source_dir_ / file); }
 
+std::vector<std::string> KprAgent::where_pods_are(std::vector<std::string> argv) const {
+    return pod_policy_ ? pod_policy_->node->enter(argv) : argv;
+}
+
 std::vector<std::string> KprAgent::run_command() const {
-    return {std::string(agent_path), "run",          "--instance",       instance_, "--cgroup",
-            cgroup_.string(),        "--object",     object_.string(),   "--source", source_dir_.string()};
+    std::vector<std::string> argv{std::string(agent_path), "run",      "--instance",     instance_,
+                                  "--cgroup",              cgroup_.string(), "--object", object_.string(),
+                                  "--source",              source_dir_.string()};
+    if (pod_policy_) {
+        argv.insert(argv.end(), {"--tc-object", pod_policy_->tc_object.string(), "--node-name", pod_policy_->node_name});
+        for (const auto& address : pod_policy_->node_addresses)
+            argv.insert(argv.end(), {"--node-address", address});
+    }
+    return where_pods_are(std::move(argv));
 }
 
 std::string KprAgent::start() {
@@ -85,7 +98,9 @@ CommandResult KprAgent::run_once() const {
     return run_unchecked(argv);
 }
 
-std::string KprAgent::show() const { return run({std::string(agent_path), "show", "--instance", instance_}); }
+std::string KprAgent::show() const {
+    return run(where_pods_are({std::string(agent_path), "show", "--instance", instance_}));
+}
 
 int sync_field(std::string_view line, std::string_view key) {
     const auto needle = fmt::format(" {}=", key);

@@ -4,6 +4,12 @@
 // outside the watched directory, then renamed in), so each write is one
 // change the running agent answers with one "synced ..." line. Destroying
 // it stops the agent and takes the instance down.
+//
+// With PodPolicy the agent also loads the TC object and enforces
+// NetworkPolicy on a Topology's pods: it then runs inside the topology's
+// node namespace (nsenter, as a DaemonSet runs in its node's), so it finds
+// the pods' veths by their host routes there; `down` and `show` run there
+// too.
 #pragma once
 
 #include <chrono>
@@ -14,15 +20,25 @@
 #include <vector>
 
 #include "testbed/command.hpp"
+#include "testbed/netns.hpp"
 #include "testbed/process.hpp"
 
 namespace kpr::testbed {
 
 inline constexpr std::chrono::seconds agent_timeout{20};
 
+// The agent's TC side: --tc-object, --node-name, --node-address.
+struct PodPolicy {
+    std::filesystem::path tc_object;
+    const NetNs* node = nullptr; // where the pods' veths are (Topology::node())
+    std::string node_name = "node";
+    std::vector<std::string> node_addresses;
+};
+
 class KprAgent {
   public:
-    KprAgent(std::string_view tag, std::filesystem::path object, std::filesystem::path cgroup);
+    KprAgent(std::string_view tag, std::filesystem::path object, std::filesystem::path cgroup,
+             std::optional<PodPolicy> pod_policy = std::nullopt);
     KprAgent(const KprAgent&) = delete;
     KprAgent& operator=(const KprAgent&) = delete;
     ~KprAgent();
@@ -52,12 +68,15 @@ class KprAgent {
 
   private:
     std::vector<std::string> run_command() const;
+    // argv inside the node namespace when the agent has a TC side.
+    std::vector<std::string> where_pods_are(std::vector<std::string> argv) const;
 
     std::string instance_;
     std::filesystem::path object_;
     std::filesystem::path cgroup_;
     std::filesystem::path source_dir_;
     std::filesystem::path staging_dir_;
+    std::optional<PodPolicy> pod_policy_;
     std::optional<Process> process_;
 };
 

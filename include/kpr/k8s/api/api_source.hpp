@@ -1,5 +1,6 @@
 // The Kubernetes API as a source of the typed cluster state: one reflector
-// thread per resource the agent consumes (Services and EndpointSlices), each
+// thread per resource the agent consumes (Services and EndpointSlices, and
+// with the TC data path Pods, Namespaces, NetworkPolicies and Nodes too), each
 // object decoded by the same decoders as the file source, the changes
 // coalesced into sync::PendingChanges, and an eventfd that wakes the agent
 // when there is something to sync.
@@ -14,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -35,20 +37,35 @@
 
 namespace kpr::k8s::api {
 
-// The resources the agent requests today: what its data path consumes. The
-// RBAC manifest grants exactly get, list and watch on these (a test checks).
-inline constexpr std::array agent_resources{services, endpoint_slices};
+// The resources the agent may request: what its data paths consume (the
+// socket load balancer the first two, the TC data path's policy the rest).
+// The RBAC manifest grants exactly get, list and watch on these (a test
+// checks).
+inline constexpr std::array agent_resources{services, endpoint_slices, pods, namespaces, network_policies, nodes};
 
 class ApiSource {
   public:
-    ApiSource(const ApiConfig& config, ReflectorOptions options, LogFn log, sync::SyncCounters& counters)
+    // with_policy_objects: also Pods, Namespaces, NetworkPolicies and Nodes.
+    ApiSource(const ApiConfig& config, ReflectorOptions options, LogFn log, sync::SyncCounters& counters,
+              bool with_policy_objects = false)
         : log_(std::move(log)), counters_(counters), wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
           service_store_(*this, services, &ClusterState::services),
-          slice_store_(*this, endpoint_slices, &ClusterState::endpoint_slices) {
+          slice_store_(*this, endpoint_slices, &ClusterState::endpoint_slices),
+          pod_store_(*this, pods, &ClusterState::pods), namespace_store_(*this, namespaces, &ClusterState::namespaces),
+          policy_store_(*this, network_policies, &ClusterState::network_policies),
+          node_store_(*this, nodes, &ClusterState::nodes) {
         if (!wake_)
             throw runtime::Error(fmt::format("eventfd: {}", runtime::errno_text(errno)));
         reflectors_.push_back(std::make_unique<Reflector>(config, services, service_store_, options, log_));
         reflectors_.push_back(std::make_unique<Reflector>(config, endpoint_slices, slice_store_, options, log_));
+        stores_ = {&service_store_, &slice_store_};
+        if (with_policy_objects) {
+            reflectors_.push_back(std::make_unique<Reflector>(config, pods, pod_store_, options, log_));
+            reflectors_.push_back(std::make_unique<Reflector>(config, namespaces, namespace_store_, options, log_));
+            reflectors_.push_back(std::make_unique<Reflector>(config, network_policies, policy_store_, options, log_));
+            reflectors_.push_back(std::make_unique<Reflector>(config, nodes, node_store_, options, log_));
+            stores_.insert(stores_.end(), {&pod_store_, &namespace_store_, &policy_store_, &node_store_});
+        }
         for (auto& r : reflectors_)
             threads_.emplace_back([reflector = r.get()] { reflector->run(); });
     }
@@ -73,9 +90,17 @@ class ApiSource {
     }
 
     // True once every resource's first complete list is in the state.
-    bool synced() const { return service_store_.listed() && slice_store_.listed(); }
+    bool synced() const {
+        return std::all_of(stores_.begin(), stores_.end(), [](const StoreBase* s) { return s->listed(); });
+    }
 
     const std::vector<std::unique_ptr<Reflector>>& reflectors() const { return reflectors_; }
+
+    // Calls fn(state) while the reflectors wait, leaving the pending changes.
+    template <class Fn> auto with_state(Fn fn) {
+        std::lock_guard lock(mutex_);
+        return fn(static_cast<const ClusterState&>(state_));
+    }
 
     // Calls fn(state, changes) with the changes since the last call, while
     // the reflectors wait.
@@ -89,7 +114,15 @@ class ApiSource {
   private:
     // One kind's objects: decoded from the reflector's JSON, kept under their
     // keys in the shared state.
-    template <class Object> class Store final : public WatchSink {
+    class StoreBase : public WatchSink {
+      public:
+        bool listed() const { return listed_; }
+
+      protected:
+        std::atomic<bool> listed_{false}; // set before the wake-up that announces it
+    };
+
+    template <class Object> class Store final : public StoreBase {
       public:
         using Member = std::map<ObjectKey, Object> ClusterState::*;
 
@@ -127,7 +160,7 @@ class ApiSource {
                 ++changed;
             }
             listing_.clear();
-            listed_ = true;
+            this->listed_ = true;
             // A relist may change anything; the engine recomputes all of it.
             if (changed > 0)
                 source_.pending_.everything = true;
@@ -174,8 +207,6 @@ class ApiSource {
             source_.signal(1);
         }
 
-        bool listed() const { return listed_; }
-
       private:
         // The object, or nullopt (after logging why) when it does not decode.
         std::optional<Object> decode(simdjson::dom::element json) {
@@ -193,15 +224,25 @@ class ApiSource {
         std::vector<Object>& objects_of(DecodeResult& r) {
             if constexpr (std::is_same_v<Object, Service>)
                 return r.services;
-            else
+            else if constexpr (std::is_same_v<Object, EndpointSlice>)
                 return r.endpoint_slices;
+            else if constexpr (std::is_same_v<Object, Pod>)
+                return r.pods;
+            else if constexpr (std::is_same_v<Object, Namespace>)
+                return r.namespaces;
+            else if constexpr (std::is_same_v<Object, Node>)
+                return r.nodes;
+            else
+                return r.network_policies;
         }
 
         std::optional<ObjectKey> key_of(simdjson::dom::element json) const {
             std::string_view namespace_, name;
             if (json["metadata"]["name"].get(name))
                 return std::nullopt;
-            if (json["metadata"]["namespace"].get(namespace_) || namespace_.empty())
+            if constexpr (std::is_same_v<Object, Namespace> || std::is_same_v<Object, Node>)
+                namespace_ = ""; // cluster-scoped, as their key() has it
+            else if (json["metadata"]["namespace"].get(namespace_) || namespace_.empty())
                 namespace_ = "default";
             return ObjectKey{std::string(resource_.kind), std::string(namespace_), std::string(name)};
         }
@@ -213,12 +254,15 @@ class ApiSource {
                 listing_.insert_or_assign(key, it->second);
         }
 
-        // The Service an object's change may affect.
+        // What an object's change may affect: a Service, or the policy.
         void note_change(const Object& object) {
             if constexpr (std::is_same_v<Object, Service>)
                 source_.pending_.services.insert({object.meta.namespace_, object.meta.name});
-            else if (!object.service_name.empty())
-                source_.pending_.services.insert({object.meta.namespace_, object.service_name});
+            else if constexpr (std::is_same_v<Object, EndpointSlice>) {
+                if (!object.service_name.empty())
+                    source_.pending_.services.insert({object.meta.namespace_, object.service_name});
+            } else
+                source_.pending_.policy_objects = true;
         }
 
         ApiSource& source_;
@@ -227,7 +271,6 @@ class ApiSource {
         std::string origin_;
         std::map<ObjectKey, Object> listing_;
         bool listing_active_ = false;
-        std::atomic<bool> listed_{false}; // set before the wake-up that announces it
     };
 
     // Called with mutex_ held.
@@ -248,6 +291,11 @@ class ApiSource {
     sync::PendingChanges pending_;
     Store<Service> service_store_;
     Store<EndpointSlice> slice_store_;
+    Store<Pod> pod_store_;
+    Store<Namespace> namespace_store_;
+    Store<NetworkPolicy> policy_store_;
+    Store<Node> node_store_;
+    std::vector<const StoreBase*> stores_; // those with a reflector
     std::vector<std::unique_ptr<Reflector>> reflectors_;
     std::vector<std::thread> threads_;
 };

@@ -37,7 +37,8 @@ inline constexpr Resource endpoint_slices{"EndpointSlice", "discovery.k8s.io", "
 inline constexpr Resource pods{"Pod", "", "v1", "pods"};
 inline constexpr Resource namespaces{"Namespace", "", "v1", "namespaces"};
 inline constexpr Resource network_policies{"NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"};
+inline constexpr Resource nodes{"Node", "", "v1", "nodes"};
 
-inline constexpr std::array watchable_resources{services, endpoint_slices, pods, namespaces, network_policies};
+inline constexpr std::array watchable_resources{services, endpoint_slices, pods, namespaces, network_policies, nodes};
 
 } // namespace kpr::k8s::api

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One endpoint's side of a packet, and the two programs' paths
+ * (docs/datapath-tc.md): conntrack first — a packet of a tracked connection
+ * passes, after the policy_revision re-check — then an ICMP error about a
+ * tracked connection passes as related, then policy decides, and an allowed
+ * packet that can open a connection gets an entry. kpr_from_pod delivers to
+ * a pod of this node with bpf_redirect_peer only after that pod's ingress
+ * side passed; everything else meets kpr_to_pod on its way in. */
+#pragma once
+
+/* A tracked connection's packet. entry_tuple/entry_direction: the entry's
+ * key, i.e. the connection's original tuple and the direction its policy
+ * was decided in. When the endpoint's policy changed since, decide again. */
+static __always_inline int kpr_ct_recheck(struct kpr_ct_value *v, __u32 endpoint_id,
+					  const struct kpr_endpoint_value *endpoint,
+					  const struct kpr_tuple *entry_tuple, __u32 entry_direction)
+{
+	if (v->policy_revision == endpoint->policy_revision)
+		return KPR_ALLOW;
+	if (kpr_policy_decide(endpoint_id, endpoint, entry_direction, entry_tuple, 1) !=
+	    KPR_ALLOW) {
+		kpr_ct_delete(entry_tuple, entry_direction);
+		return KPR_DROP_POLICY_REVOKED;
+	}
+	v->policy_revision = endpoint->policy_revision;
+	return KPR_ALLOW;
+}
+
+/* KPR_ALLOW or the drop reason, for the packet p crossing the endpoint's
+ * boundary in direction (KPR_EGRESS: leaving it). A global function, so
+ * the verifier checks it once for both programs' calls. */
+__attribute__((noinline)) int kpr_enforce(__u32 endpoint_id,
+					  const struct kpr_endpoint_value *endpoint,
+					  __u32 direction, const struct kpr_packet *p)
+{
+	__u32 other = direction ^ 1;
+	struct kpr_tuple swapped;
+	struct kpr_ct_value *v;
+	int verdict;
+
+	if (!endpoint || !p) /* never: the verifier asks a global function to check */
+		return KPR_DROP_UNKNOWN_ENDPOINT;
+
+	if (kpr_ct_trackable(p) || p->icmp_kind == KPR_ICMP_ECHO_REPLY) {
+		v = kpr_ct_find(&p->tuple, direction);
+		if (v) {
+			verdict = kpr_ct_recheck(v, endpoint_id, endpoint, &p->tuple, direction);
+			if (verdict == KPR_ALLOW)
+				kpr_ct_refresh(v, p, 0);
+			return verdict;
+		}
+		kpr_tuple_swap(&swapped, &p->tuple);
+		v = kpr_ct_find(&swapped, other);
+		if (v) {
+			verdict = kpr_ct_recheck(v, endpoint_id, endpoint, &swapped, other);
+			if (verdict == KPR_ALLOW)
+				kpr_ct_refresh(v, p, 1);
+			return verdict;
+		}
+	}
+	if (p->icmp_kind == KPR_ICMP_ERROR && p->has_inner) {
+		/* The embedded packet is one this endpoint received (when the
+		 * error leaves it) or sent (when the error comes in): a forward
+		 * packet of a connection tracked in the other direction, or a
+		 * reply of one tracked in this direction. */
+		v = kpr_ct_find(&p->inner, other);
+		if (v)
+			return kpr_ct_recheck(v, endpoint_id, endpoint, &p->inner, other);
+		kpr_tuple_swap(&swapped, &p->inner);
+		v = kpr_ct_find(&swapped, direction);
+		if (v)
+			return kpr_ct_recheck(v, endpoint_id, endpoint, &swapped, direction);
+	}
+	verdict = kpr_policy_decide(endpoint_id, endpoint, direction, &p->tuple, p->ports_known);
+	if (verdict == KPR_ALLOW && kpr_ct_trackable(p))
+		kpr_ct_create(p, direction, endpoint->policy_revision);
+	return verdict;
+}
+
+static __always_inline struct kpr_endpoint_value *kpr_endpoint_lookup(__u32 endpoint_id)
+{
+	struct kpr_endpoint_key key = {.endpoint_id = endpoint_id};
+
+	return bpf_map_lookup_elem(&kpr_endpoint, &key);
+}
+
+/* What both programs start with: the frame parsed and the endpoint behind
+ * the veth found. KPR_PARSED with *endpoint set, or the verdict already
+ * reached: TC_ACT_OK for frames policy does not cover (non-IP, IPv6
+ * neighbour discovery), a counted drop for a bad header or an unknown
+ * endpoint. */
+static __always_inline int kpr_begin(struct __sk_buff *skb, struct kpr_packet *p,
+				     struct kpr_endpoint_value **endpoint)
+{
+	int parsed = kpr_parse(skb, p);
+
+	if (parsed == KPR_NOT_IP)
+		return TC_ACT_OK;
+	if (parsed != KPR_PARSED)
+		return kpr_drop(parsed);
+	if (p->icmp_kind == KPR_ICMP_NEIGHBOUR)
+		return TC_ACT_OK;
+	*endpoint = kpr_endpoint_lookup(skb->ifindex);
+	if (!*endpoint)
+		return kpr_drop(KPR_DROP_UNKNOWN_ENDPOINT);
+	return KPR_PARSED;
+}
+
+/* The packet leaves a pod through its host-side veth (clsact ingress). */
+static __always_inline int kpr_from_pod_path(struct __sk_buff *skb)
+{
+	struct kpr_endpoint_value *endpoint = NULL;
+	struct kpr_packet p;
+	int verdict = kpr_begin(skb, &p, &endpoint);
+
+	if (verdict != KPR_PARSED)
+		return verdict;
+#ifdef KPR_HAVE_POD_EGRESS
+	verdict = kpr_enforce(skb->ifindex, endpoint, KPR_EGRESS, &p);
+	if (verdict != KPR_ALLOW)
+		return kpr_drop(verdict);
+#endif
+#ifdef KPR_HAVE_POD_INGRESS
+	{
+		struct kpr_ipcache_value *destination =
+			kpr_ipcache_lookup(p.tuple.family, p.tuple.daddr);
+		struct kpr_endpoint_value *peer;
+		__u32 peer_id;
+
+		if (!destination || !destination->endpoint_id)
+			return TC_ACT_OK;
+		peer_id = destination->endpoint_id;
+		peer = kpr_endpoint_lookup(peer_id);
+		if (!peer)
+			return kpr_drop(KPR_DROP_UNKNOWN_ENDPOINT);
+		verdict = kpr_enforce(peer_id, peer, KPR_INGRESS, &p);
+		if (verdict != KPR_ALLOW)
+			return kpr_drop(verdict);
+		return bpf_redirect_peer(peer_id, 0);
+	}
+#endif
+	return TC_ACT_OK;
+}
+
+/* The packet enters a pod through its host-side veth (clsact egress). */
+static __always_inline int kpr_to_pod_path(struct __sk_buff *skb)
+{
+	struct kpr_endpoint_value *endpoint = NULL;
+	struct kpr_packet p;
+	int verdict = kpr_begin(skb, &p, &endpoint);
+
+	if (verdict != KPR_PARSED)
+		return verdict;
+	verdict = kpr_enforce(skb->ifindex, endpoint, KPR_INGRESS, &p);
+	if (verdict != KPR_ALLOW)
+		return kpr_drop(verdict);
+	return TC_ACT_OK;
+}

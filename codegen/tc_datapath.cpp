@@ -1,0 +1,91 @@
+// The TC object's template inputs.
+#include "codegen/tc_datapath.hpp"
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "codegen/c_layouts.hpp"
+#include "codegen/c_maps.hpp"
+#include "codegen/datapath_source.hpp"
+#include "codegen/map_plan.hpp"
+#include "kpr/layout/conntrack.hpp"
+#include "kpr/layout/drop_reason.hpp"
+#include "kpr/layout/endpoint_policy.hpp"
+
+namespace kpr::codegen {
+namespace {
+
+std::string upper(std::string_view name) {
+    std::string out(name);
+    for (auto& c : out)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string nanoseconds(std::uint32_t seconds) {
+    return fmt::format("{}000000000ULL", seconds);
+}
+
+// The C side of what include/kpr/layout/ declares in C++.
+std::string constants(const schema::ClusterSchema& schema) {
+    std::string out = "enum kpr_drop_reason {\n";
+    for (const auto& r : layout::drop_reasons)
+        out += fmt::format("\tKPR_DROP_{} = {}, /* {} */\n", upper(r.name),
+                           static_cast<std::uint32_t>(r.reason), r.meaning);
+    out += "};\n\n";
+    out += fmt::format("#define KPR_CT_NEW {}\n#define KPR_CT_ESTABLISHED {}\n"
+                       "#define KPR_CT_CLOSING {}\n#define KPR_CT_REPLY_SEEN {}\n",
+                       static_cast<int>(layout::ConntrackState::new_connection),
+                       static_cast<int>(layout::ConntrackState::established),
+                       static_cast<int>(layout::ConntrackState::closing),
+                       layout::conntrack_reply_seen);
+    out += fmt::format("#define KPR_ENDPOINT_INGRESS_ENFORCED {}\n"
+                       "#define KPR_ENDPOINT_EGRESS_ENFORCED {}\n\n",
+                       layout::endpoint_ingress_enforced, layout::endpoint_egress_enforced);
+    const auto& t = schema.features.conntrack;
+    out += "/* Idle timeouts of tracked connections (spec.features.conntrack). */\n";
+    out += fmt::format("#define KPR_CT_TCP_NEW_NS {}\n", nanoseconds(t.tcp_new));
+    out += fmt::format("#define KPR_CT_TCP_ESTABLISHED_NS {}\n", nanoseconds(t.tcp_established));
+    out += fmt::format("#define KPR_CT_TCP_CLOSING_NS {}\n", nanoseconds(t.tcp_closing));
+    out += fmt::format("#define KPR_CT_UDP_NS {}\n", nanoseconds(t.udp));
+    out += fmt::format("#define KPR_CT_ICMP_NS {}\n", nanoseconds(t.icmp));
+    return out;
+}
+
+// The baseline rules' functions for a schema without baseline rules:
+// every packet passes on to NetworkPolicy.
+std::string baseline(const schema::ClusterSchema&) {
+    std::string out;
+    for (const char* direction : {"ingress", "egress"})
+        out += fmt::format("static __always_inline int kpr_baseline_{}(const struct "
+                           "kpr_policy_subject *s)\n{{\n\t(void)s;\n\treturn "
+                           "KPR_BASELINE_PASS;\n}}\n",
+                           direction);
+    return out;
+}
+
+} // namespace
+
+bool has_tc_datapath(const schema::ClusterSchema& schema) {
+    return schema.tc_programs.contains(schema::TcProgram::podIngress) ||
+           schema.tc_programs.contains(schema::TcProgram::podEgress);
+}
+
+TemplateInputs tc_template_inputs(const schema::ClusterSchema& schema) {
+    TemplateInputs in;
+    const auto plan = plan_maps(schema, layout::Datapath::tc);
+    in.slots["layouts"] = emit_c_layouts(plan);
+    in.slots["maps"] = emit_c_maps(plan);
+    in.slots["constants"] = constants(schema);
+    in.slots["baseline"] = baseline(schema);
+    add_family_features(schema, in);
+    for (auto p : {schema::TcProgram::podIngress, schema::TcProgram::podEgress}) {
+        in.known_features.insert(std::string(to_string(p)));
+        if (schema.tc_programs.contains(p))
+            in.features.insert(std::string(to_string(p)));
+    }
+    return in;
+}
+
+} // namespace kpr::codegen
