@@ -6,7 +6,6 @@
 // enforces each upstream case (policy_matrix/upstream_cases.hpp) on the
 // model and the observed matrix must equal the reference's; and policies
 // change under established TCP connections and UDP flows.
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -22,13 +21,11 @@
 #include "testbed/cgroup.hpp"
 #include "testbed/debris.hpp"
 #include "testbed/kpr_agent.hpp"
-#include "testbed/paths.hpp"
 #include "testbed/privileges.hpp"
 
 namespace kpr::testbed::netpol {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 // A long-lived flow between two model pods on port 80: one TCP connection
@@ -157,17 +154,15 @@ TEST_F(MatrixHarness, FlowsSeeASilentDropAsATimeoutAndUdpResumesAfterIt) {
 
 // --- the upstream cases, enforced by kpr ---
 
-// Where kpr-gen put the TC object for the example schema.
-fs::path tc_object() {
-    return fs::path(example_datapath_object).parent_path() / "kpr_tc.bpf.o";
-}
-
 // The model cluster with kpr-agent enforcing policy on it: built once for
 // every test below, each of which rewrites the whole cluster file.
 class PolicyEnvironment {
   public:
     PolicyEnvironment()
-        : cluster_("pm"), cgroup_("pm"), agent_("pm", example_datapath_object, cgroup_.path()) {
+        : cluster_("pm"), cgroup_("pm"),
+          agent_("pm", KPR_POLICY_MATRIX_OBJECT, cgroup_.path(),
+                 PodPolicy{KPR_POLICY_MATRIX_TC_OBJECT, &cluster_.topology().node(),
+                           std::string(ModelCluster::node_name), {}}) {
         agent_.write("cluster.yaml", cluster_.objects_yaml());
         agent_.start();
     }
@@ -213,17 +208,13 @@ class SharedPolicyEnvironment : public ::testing::Environment {
 [[maybe_unused]] const auto* const shared_environment =
     ::testing::AddGlobalTestEnvironment(new SharedPolicyEnvironment);
 
-// Skips (or, under CI, fails) without privileges; sets env.
-#define KPR_REQUIRE_POLICY_ENVIRONMENT(env)                                                        \
-    KPR_REQUIRE_KERNEL_PRIVILEGES();                                                               \
-    if (!fs::exists(tc_object()))                                                                  \
-        GTEST_SKIP() << "skipped: the TC data path (" << tc_object().string()                     \
-                     << ") is not built on this branch yet";                                       \
-    env = &SharedPolicyEnvironment::get()
 
 class PolicyMatrix : public ::testing::TestWithParam<MatrixCase> {
   protected:
-    void SetUp() override { KPR_REQUIRE_POLICY_ENVIRONMENT(environment_); }
+    void SetUp() override {
+        KPR_REQUIRE_KERNEL_PRIVILEGES();
+        environment_ = &SharedPolicyEnvironment::get();
+    }
     PolicyEnvironment* environment_ = nullptr;
 };
 
@@ -260,7 +251,8 @@ INSTANTIATE_TEST_SUITE_P(Upstream, PolicyMatrix, ::testing::ValuesIn(upstream_ca
 class PolicyChange : public ::testing::Test {
   protected:
     void SetUp() override {
-        KPR_REQUIRE_POLICY_ENVIRONMENT(environment_);
+        KPR_REQUIRE_KERNEL_PRIVILEGES();
+        environment_ = &SharedPolicyEnvironment::get();
         environment_->cluster().reset_labels();
     }
 
