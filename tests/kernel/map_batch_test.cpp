@@ -73,5 +73,30 @@ TEST_F(MapBatch, ABatchBeyondCapacityIsReportedAsFull) {
     }
 }
 
+// An LPM trie resumes a batch read from a key (20 bytes for IPv6), not a
+// bucket index: more entries than one chunk read back whole, and nothing
+// past the resume token is overwritten.
+TEST(MapBatchLpm, AnIpv6TrieReadsBackWholeAcrossChunks) {
+    KPR_REQUIRE_KERNEL_PRIVILEGES();
+    LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = BPF_F_NO_PREALLOC);
+    UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "kprt_lpm6", sizeof(layout::IpcacheKey6),
+                               sizeof(layout::IpcacheValue), 1024, &create));
+    ASSERT_TRUE(fd) << errno_text(errno);
+    Map<layout::IpcacheKey6, layout::IpcacheValue> map(layout::ipcache6, fd.get());
+    std::map<std::uint32_t, std::uint32_t> written;
+    for (std::uint32_t i = 1; i <= 600; ++i) {
+        layout::IpcacheKey6 key{128, {}};
+        key.address[0] = layout::be32::from_host(0xfd000000u);
+        key.address[3] = layout::be32::from_host(i);
+        map.update(key, {i + 1000, 2, 0});
+        written[i] = i + 1000;
+    }
+    std::map<std::uint32_t, std::uint32_t> read_back;
+    map.for_each([&](const layout::IpcacheKey6& k, const layout::IpcacheValue& v) {
+        read_back[k.address[3].host()] = v.identity;
+    });
+    EXPECT_EQ(read_back, written);
+}
+
 } // namespace
 } // namespace kpr::runtime

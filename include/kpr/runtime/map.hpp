@@ -8,6 +8,8 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <functional>
@@ -168,14 +170,17 @@ template <class Key, class Value> class Map final : public MapIo<Key, Value> {
         std::size_t chunk = 256;
         std::vector<Key> keys(chunk);
         std::vector<Value> values(chunk);
-        // Hash maps resume from a bucket index; the token is opaque otherwise.
-        std::uint64_t in_token = 0, out_token = 0;
+        // Hash maps resume from a bucket index (4 bytes); other maps (an LPM
+        // trie) from a key, which the kernel writes whole: room for either.
+        using Token = std::array<unsigned char, std::max(sizeof(Key), sizeof(std::uint64_t))>;
+        alignas(8) Token in_token{};
+        alignas(8) Token out_token{};
         const void* in = nullptr;
         bool visited = false;
         for (;;) {
             LIBBPF_OPTS(bpf_map_batch_opts, opts);
             auto count = static_cast<__u32>(chunk);
-            const int rc = bpf_map_lookup_batch(fd_.get(), const_cast<void*>(in), &out_token, keys.data(),
+            const int rc = bpf_map_lookup_batch(fd_.get(), const_cast<void*>(in), out_token.data(), keys.data(),
                                                 values.data(), &count, &opts);
             const int err = rc == 0 ? 0 : errno;
             if (err == ENOSPC && count == 0) {
@@ -198,7 +203,7 @@ template <class Key, class Value> class Map final : public MapIo<Key, Value> {
             if (err == ENOENT)
                 return true;
             in_token = out_token;
-            in = &in_token;
+            in = in_token.data();
         }
     }
 

@@ -95,11 +95,12 @@ inline void report_sync(unsigned generation, std::string_view source, const sync
                                  pods->endpoints, pods->waiting, pods->apply.written, pods->apply.removed,
                                  pods->apply.unchanged, pods->apply.revisions_bumped, pods->problems.size());
     }
+    // The status first: whoever reads the line may ask the status next.
+    status.synced({generation, tables.frontend_count(), problems.size(), result.full, std::chrono::system_clock::now()});
     fmt::print("synced generation={} source={} frontends={} written={} removed={} unchanged={} problems={} mode={}{}\n",
                generation, source, tables.frontend_count(), result.report.written, result.report.removed,
                result.report.unchanged, problems.size(), result.full ? "full" : "incremental", pod_fields);
     std::fflush(stdout);
-    status.synced({generation, tables.frontend_count(), problems.size(), result.full, std::chrono::system_clock::now()});
 }
 
 // After the node's links or routes changed: the pods' side alone (a pod's

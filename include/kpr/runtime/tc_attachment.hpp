@@ -73,6 +73,20 @@ inline std::set<__u32> program_map_ids(__u32 prog_id) {
     return {ids.begin(), ids.end()};
 }
 
+// libbpf logs the kernel's message for every failed netlink request; a
+// query of an interface without clsact, or adding a clsact that exists,
+// fails by design, and the caller handles the error code.
+class QuietLibbpf {
+  public:
+    QuietLibbpf() : previous_(libbpf_set_print(nullptr)) {}
+    QuietLibbpf(const QuietLibbpf&) = delete;
+    QuietLibbpf& operator=(const QuietLibbpf&) = delete;
+    ~QuietLibbpf() { libbpf_set_print(previous_); }
+
+  private:
+    libbpf_print_fn_t previous_;
+};
+
 inline std::string hook_name(bpf_tc_attach_point point) {
     return point == BPF_TC_INGRESS ? "clsact ingress" : "clsact egress";
 }
@@ -101,7 +115,11 @@ class TcAttacher {
     std::optional<__u32> filter(int ifindex, bpf_tc_attach_point point) const {
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
         LIBBPF_OPTS(bpf_tc_opts, opts, .handle = tc_filter_handle, .priority = tc_filter_priority);
-        if (int err = bpf_tc_query(&hook, &opts); err != 0) {
+        const int err = [&] {
+            const detail::QuietLibbpf quiet;
+            return bpf_tc_query(&hook, &opts);
+        }();
+        if (err != 0) {
             // No clsact qdisc (EINVAL) or no such filter (ENOENT).
             if (err == -ENOENT || err == -EINVAL)
                 return std::nullopt;
@@ -171,9 +189,14 @@ class TcAttacher {
         if (current == detail::program_id(prog_fd))
             return AttachOutcome::unchanged;
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-        if (!current)
-            if (int err = bpf_tc_hook_create(&hook); err != 0 && err != -EEXIST)
+        if (!current) {
+            const int err = [&] {
+                const detail::QuietLibbpf quiet;
+                return bpf_tc_hook_create(&hook);
+            }();
+            if (err != 0 && err != -EEXIST)
                 throw Error(fmt::format("interface {}: adding the clsact qdisc: {}", ifindex, errno_text(err)));
+        }
         LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = current ? static_cast<__u32>(BPF_TC_F_REPLACE) : 0u,
                     .handle = tc_filter_handle, .priority = tc_filter_priority);
         if (int err = bpf_tc_attach(&hook, &opts); err != 0)

@@ -1,0 +1,169 @@
+// The agent's TC side end to end in a test bed node: kpr-agent, run in the
+// node namespace with --tc-object, finds two pods' veths by their host
+// routes, attaches the pod programs and programs the policy maps from Pod
+// and NetworkPolicy files. A default-deny policy blocks a real TCP
+// connection and removing it lets connections through again; a connection
+// an allow admitted survives an agent SIGKILL and restart (which writes
+// nothing, since nothing changed); removing that allow ends it too.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "testbed/cgroup.hpp"
+#include "testbed/debris.hpp"
+#include "testbed/k8s_yaml.hpp"
+#include "testbed/kpr_agent.hpp"
+#include "testbed/privileges.hpp"
+#include "testbed/probe.hpp"
+#include "testbed/topology.hpp"
+
+namespace kpr::testbed {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int server_port = 8080;
+
+std::string pod_yaml(const Pod& pod, const std::string& app) {
+    return fmt::format(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: {0}
+  namespace: default
+  labels:
+    app: {1}
+spec:
+  nodeName: node
+  containers:
+  - name: main
+    ports:
+    - name: http
+      containerPort: {2}
+status:
+  phase: Running
+  podIP: {3}
+  podIPs:
+  - ip: {3}
+  - ip: {4}
+)",
+                       pod.name, app, server_port, pod.ipv4, pod.ipv6);
+}
+
+// Every pod of the namespace isolated for ingress, nothing allowed.
+const std::string default_deny = R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: default
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+)";
+
+// The server admits the client on its http port.
+const std::string allow_client = R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-client
+  namespace: default
+spec:
+  podSelector:
+    matchLabels: {app: server}
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels: {app: client}
+    ports:
+    - port: http
+)";
+
+// The number after `label` in `kpr-agent show`'s output; -1 when absent.
+long shown_count(const std::string& shown, const std::string& label) {
+    const auto at = shown.find(label);
+    return at == std::string::npos ? -1 : std::stol(shown.substr(at + label.size()));
+}
+
+class PodPolicyEnforcement : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        KPR_REQUIRE_KERNEL_PRIVILEGES();
+        sweep_debris();
+        topology_.emplace("policy");
+        client_ = &topology_->add_pod("client");
+        server_ = &topology_->add_pod("server");
+        echo_.emplace(start_echo_server(server_->ns, "server", {server_port}));
+        cgroup_.emplace("policy");
+        agent_.emplace("policy", fs::path(KPR_POLICY_SOCK_OBJECT), cgroup_->path(),
+                       PodPolicy{fs::path(KPR_POLICY_TC_OBJECT), &topology_->node()});
+        agent_->write("pods.yaml", yaml_documents({pod_yaml(*client_, "client"), pod_yaml(*server_, "server")}));
+        const auto synced = agent_->start();
+        ASSERT_EQ(sync_field(synced, "endpoints"), 2) << synced;
+        ASSERT_EQ(sync_field(synced, "policy_problems"), 0) << synced;
+        probe_.emplace(client_->ns);
+    }
+
+    int tcp(const std::string& to, int count) const {
+        const auto r = probe_->report({"tcp", "--to", to, "--port", std::to_string(server_port), "--count",
+                                       std::to_string(count)});
+        return r.total_responses();
+    }
+
+    std::optional<Topology> topology_;
+    const Pod* client_ = nullptr;
+    const Pod* server_ = nullptr;
+    std::optional<Process> echo_;
+    std::optional<TestCgroup> cgroup_;
+    std::optional<KprAgent> agent_;
+    std::optional<ProbeClient> probe_;
+};
+
+TEST_F(PodPolicyEnforcement, DefaultDenyBlocksAndRemovingItLetsConnectionsThrough) {
+    EXPECT_EQ(tcp(server_->ipv4, 3), 3) << "no policy selects the server: open";
+    auto synced = agent_->apply("deny.yaml", default_deny);
+    EXPECT_EQ(sync_field(synced, "policy_problems"), 0) << synced;
+    EXPECT_EQ(tcp(server_->ipv4, 1), 0) << "default deny";
+    EXPECT_EQ(tcp(server_->ipv6, 1), 0) << "default deny, IPv6";
+    const auto shown = agent_->show();
+    EXPECT_NE(shown.find("ingress=enforced"), std::string::npos) << shown;
+    EXPECT_GT(shown_count(shown, "drops policy_denied_ingress: "), 0) << "the denials were counted\n" << shown;
+
+    agent_->remove("deny.yaml");
+    synced = agent_->next_sync();
+    EXPECT_GT(sync_field(synced, "policy_removed"), 0) << synced;
+    EXPECT_EQ(tcp(server_->ipv4, 3), 3);
+    EXPECT_EQ(tcp(server_->ipv6, 3), 3);
+}
+
+TEST_F(PodPolicyEnforcement, AnAllowedConnectionSurvivesAnAgentKillAndRestartThatWritesNothing) {
+    agent_->apply("deny.yaml", default_deny);
+    agent_->apply("allow.yaml", allow_client);
+    EXPECT_EQ(tcp(server_->ipv4, 3), 3) << "the allow admits the client";
+
+    auto hold = probe_->spawn({"hold", "--to", server_->ipv4, "--port", std::to_string(server_port)});
+    ASSERT_EQ(hold.expect_line("connected ", 5s).rfind("connected ", 0), 0u);
+    const auto ping = [&] {
+        hold.write_line("ping");
+        return hold.read_line(5s).value_or("(no reply)");
+    };
+    const auto first = ping();
+    ASSERT_EQ(first.rfind("pong ", 0), 0u) << first;
+
+    agent_->kill();
+    EXPECT_EQ(ping(), first) << "the programs and maps stay while the agent is down";
+    const auto synced = agent_->start();
+    EXPECT_EQ(sync_field(synced, "policy_written"), 0) << "a restart over the same input writes nothing\n" << synced;
+    EXPECT_EQ(sync_field(synced, "policy_removed"), 0) << synced;
+    EXPECT_EQ(sync_field(synced, "revisions_bumped"), 0) << synced;
+    EXPECT_EQ(ping(), first) << "the established connection survived the restart";
+    EXPECT_EQ(tcp(server_->ipv4, 3), 3);
+
+    // Without the allow, the default deny ends the tracked connection too.
+    agent_->remove("allow.yaml");
+    const auto revoked = agent_->next_sync();
+    EXPECT_GT(sync_field(revoked, "revisions_bumped"), 0) << revoked;
+    EXPECT_NE(ping(), first) << "a removed allow reaches established connections";
+    EXPECT_EQ(tcp(server_->ipv4, 1), 0);
+}
+
+} // namespace
+} // namespace kpr::testbed
