@@ -14,6 +14,7 @@
 #include "kpr/file_contents.hpp"
 #include "kpr/manifest/content_hash.hpp"
 #include "kpr/manifest/layout_hash.hpp"
+#include "kpr/policy/identity_schema_config.hpp"
 
 namespace kpr::codegen {
 namespace {
@@ -92,6 +93,10 @@ DatapathBuild build_object(const BuildRequest& r, layout::Datapath datapath,
                           map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
     m.programs = programs_of(object_tmp);
+    if (datapath == layout::Datapath::tc) {
+        m.identity = policy::identity_config(r.schema.identity);
+        m.baseline_label_matches = schema::baseline_label_matches(r.schema.baseline_policy);
+    }
     write_file(source_tmp, source.text);
     write_file(manifest_tmp, manifest::to_json(m));
     return built;

@@ -5,6 +5,7 @@
 
 #include <boost/hana/for_each.hpp>
 
+#include "codegen/baseline_policy_c.hpp"
 #include "codegen/tc_datapath.hpp"
 
 namespace kpr::codegen {
@@ -20,6 +21,8 @@ std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema, layout::D
     boost::hana::for_each(layout::all_maps, [&](const auto& spec) {
         using Spec = std::remove_cvref_t<decltype(spec)>;
         if (spec.datapath != datapath || (spec.family && !schema.has(*spec.family)))
+            return;
+        if (spec.name == layout::identity_matches.name && !baseline_uses_idmatch(schema))
             return;
         const auto& c = spec.capacity;
         plan.push_back(PlannedMap{

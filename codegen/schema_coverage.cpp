@@ -42,13 +42,9 @@ std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
     if (!tc && f.conntrack != schema::ConntrackTimeouts{})
         out.push_back("spec.features.conntrack: connections are tracked by the pod TC programs, "
                       "and spec.tcPrograms has neither podIngress nor podEgress");
-    if (schema.identity != schema::IdentitySchema{})
-        out.push_back("spec.identity: not passed on to kpr-agent yet, which numbers identities "
-                      "with its defaults");
-    if (!schema.baseline_policy.rules.empty())
-        out.push_back(fmt::format("spec.baselinePolicy ({} rules): not compiled yet; the TC "
-                                  "programs pass every packet on to NetworkPolicy",
-                                  schema.baseline_policy.rules.size()));
+    if (!tc && schema.identity != schema::IdentitySchema{})
+        out.push_back("spec.identity: identities are used by the pod TC programs, and "
+                      "spec.tcPrograms has neither podIngress nor podEgress");
     return out;
 }
 

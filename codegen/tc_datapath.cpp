@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "codegen/baseline_policy_c.hpp"
 #include "codegen/c_layouts.hpp"
 #include "codegen/c_maps.hpp"
 #include "codegen/datapath_source.hpp"
@@ -53,18 +54,6 @@ std::string constants(const schema::ClusterSchema& schema) {
     return out;
 }
 
-// The baseline rules' functions for a schema without baseline rules:
-// every packet passes on to NetworkPolicy.
-std::string baseline(const schema::ClusterSchema&) {
-    std::string out;
-    for (const char* direction : {"ingress", "egress"})
-        out += fmt::format("static __always_inline int kpr_baseline_{}(const struct "
-                           "kpr_policy_subject *s)\n{{\n\t(void)s;\n\treturn "
-                           "KPR_BASELINE_PASS;\n}}\n",
-                           direction);
-    return out;
-}
-
 } // namespace
 
 bool has_tc_datapath(const schema::ClusterSchema& schema) {
@@ -78,7 +67,7 @@ TemplateInputs tc_template_inputs(const schema::ClusterSchema& schema) {
     in.slots["layouts"] = emit_c_layouts(plan);
     in.slots["maps"] = emit_c_maps(plan);
     in.slots["constants"] = constants(schema);
-    in.slots["baseline"] = baseline(schema);
+    in.slots["baseline"] = emit_baseline_policy_c(schema);
     add_family_features(schema, in);
     for (auto p : {schema::TcProgram::podIngress, schema::TcProgram::podEgress}) {
         in.known_features.insert(std::string(to_string(p)));

@@ -202,11 +202,16 @@ enum kpr_drop_reason {
 #include "lib/conntrack.h"
 #include "lib/policy_subject.h"
 
+/* The baseline policy (spec.baselinePolicy), unrolled by kpr-gen. */
+
+/* 0 ingress rules, first match decides. */
 static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject *s)
 {
 	(void)s;
 	return KPR_BASELINE_PASS;
 }
+
+/* 0 egress rules, first match decides. */
 static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *s)
 {
 	(void)s;

@@ -68,6 +68,17 @@ const std::vector<BadSchema> bad_schemas = {
          "7:21: spec.identity.firstAllocated: 5 leaves no room for the default reserved identity "
          "remoteNode (6); list spec.identity.reserved",
      }},
+    {"identity-default-reserved-taken.yaml",
+     {
+         "7:5: spec.identity: reserved: unmanaged is not listed, so it takes the default 3, which "
+         "kubeApiserver has; give unmanaged a number of its own",
+     }},
+    {"identity-label-range-empty.yaml",
+     {
+         "7:5: spec.identity: the label identity range 9000000-8388607 is empty or starts at 0 "
+         "(the label range runs from firstAllocated to 8388607, the CIDR range is "
+         "8388608-16777215; unlisted reserved identities take unmanaged 3, remoteNode 6)",
+     }},
     {"invalid-label-key.yaml",
      {
          "7:25: spec.identity.podLabelKeys[1]: \"-bad\" is not a label key, nor a label key prefix "
@@ -164,6 +175,11 @@ const std::vector<BadSchema> bad_schemas = {
      {
          "8:56: spec.baselinePolicy.rules[0].direction: Ingress rules are enforced by the "
          "podIngress TC program, which spec.tcPrograms does not list",
+     }},
+    {"too-many-label-matches.yaml",
+     {
+         "11:5: spec.baselinePolicy.rules: the rules use 513 distinct label matches (subjects "
+         "and label peers); the data path tests at most 512 (layout/idmatch.hpp)",
      }},
     {"unknown-backend-selection.yaml",
      {

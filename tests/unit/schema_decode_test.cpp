@@ -128,7 +128,8 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
     EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "endpoints",
-                                               "ipcache", "policy", "services", "sockRevNat"}));
+                                               "identityMatches", "ipcache", "policy", "services",
+                                               "sockRevNat"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {

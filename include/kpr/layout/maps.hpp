@@ -17,6 +17,7 @@
 #include "kpr/layout/describe.hpp"
 #include "kpr/layout/drop_reason.hpp"
 #include "kpr/layout/endpoint_policy.hpp"
+#include "kpr/layout/idmatch.hpp"
 #include "kpr/layout/ipcache.hpp"
 #include "kpr/layout/policy.hpp"
 #include "kpr/layout/reverse_nat.hpp"
@@ -146,8 +147,13 @@ inline constexpr MapSpec<DropKey, DropCount> drops{"kpr_drops", MapType::percpu_
                                                    std::nullopt, fixed_capacity(drop_reason_count),
                                                    Datapath::tc};
 
-inline constexpr auto all_maps =
-    boost::hana::make_tuple(services4, services6, backends4, backends6, revnat4, revnat6,
-                            ipcache4, ipcache6, endpoints, policies, conntrack4, conntrack6, drops);
+// Declared only when the baseline rules use label matches (the generator
+// leaves it out otherwise; codegen::baseline_uses_idmatch).
+inline constexpr MapSpec<IdmatchKey, IdmatchValue> identity_matches{
+    "kpr_idmatch", MapType::hash, std::nullopt, schema_capacity("identityMatches"), Datapath::tc};
+
+inline constexpr auto all_maps = boost::hana::make_tuple(
+    services4, services6, backends4, backends6, revnat4, revnat6, ipcache4, ipcache6, endpoints,
+    policies, conntrack4, conntrack6, drops, identity_matches);
 
 } // namespace kpr::layout

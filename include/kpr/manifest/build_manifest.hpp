@@ -1,13 +1,17 @@
 // The build manifest kpr-gen writes next to each object
 // (kpr_sock.bpf.o -> kpr_sock.manifest.json): which schema built it, the
 // object's own hash, every map with its capacity and layout hash, and the
-// programs with their sections and instruction counts. kpr-agent reads it
+// programs with their sections and instruction counts. An object that
+// enforces policy also carries what the agent must compute exactly as the
+// build assumed: the identity configuration and the baseline rules' label
+// matches, in the order of their bits in kpr_idmatch. kpr-agent reads it
 // before loading the object (manifest_check.hpp). JSON, so any tool can
 // read it; parsed here with yaml-cpp, whose YAML is a superset of JSON.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +20,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "kpr/file_contents.hpp"
+#include "kpr/policy/identity.hpp"
+#include "kpr/schema/baseline_policy.hpp"
 
 namespace kpr::manifest {
 
@@ -45,6 +51,9 @@ struct BuildManifest {
     std::string object_hash;
     std::vector<ManifestMap> maps;
     std::vector<ManifestProgram> programs;
+    // Set for an object with TC policy programs.
+    std::optional<policy::IdentityConfig> identity;
+    std::vector<schema::IdentityLabelMatch> baseline_label_matches; // bit i: match i
     bool operator==(const BuildManifest&) const = default;
 };
 
@@ -83,7 +92,39 @@ inline std::string to_json(const BuildManifest& m) {
         out += fmt::format("{}\n    {{\"name\": {}, \"section\": {}, \"instructions\": {}}}",
                            i ? "," : "", quoted(p.name), quoted(p.section), p.instructions);
     }
-    out += "\n  ]\n}\n";
+    out += "\n  ]";
+    if (m.identity) {
+        const auto strings = [&](const std::vector<std::string>& list) {
+            std::string text;
+            for (const auto& item : list)
+                text += fmt::format("{}{}", text.empty() ? "" : ", ", quoted(item));
+            return "[" + text + "]";
+        };
+        const auto labels = [&](const std::map<std::string, std::string>& map) {
+            std::string text;
+            for (const auto& [key, value] : map)
+                text += fmt::format("{}{}: {}", text.empty() ? "" : ", ", quoted(key), quoted(value));
+            return "{" + text + "}";
+        };
+        const policy::IdentityConfig& c = *m.identity;
+        out += fmt::format(
+            ",\n  \"identity\": {{\"podLabelKeys\": {}, \"namespaceLabelKeys\": {}, "
+            "\"excludedLabelKeys\": {},\n    \"reserved\": {{\"host\": {}, \"world\": {}, "
+            "\"unmanaged\": {}, \"remoteNode\": {}}}, \"labelRange\": [{}, {}], \"cidrRange\": "
+            "[{}, {}]}},\n  \"baselineLabelMatches\": [",
+            strings(c.pod_label_keys), strings(c.namespace_label_keys),
+            strings(c.excluded_label_keys), c.reserved.host, c.reserved.world,
+            c.reserved.unmanaged, c.reserved.remote_node, c.label_range.first, c.label_range.last,
+            c.cidr_range.first, c.cidr_range.last);
+        for (std::size_t i = 0; i < m.baseline_label_matches.size(); ++i) {
+            const auto& match = m.baseline_label_matches[i];
+            out += fmt::format("{}\n    {{\"podLabels\": {}, \"namespaceLabels\": {}}}",
+                               i ? "," : "", labels(match.pod_labels),
+                               labels(match.namespace_labels));
+        }
+        out += "\n  ]";
+    }
+    out += "\n}\n";
     return out;
 }
 
@@ -116,6 +157,27 @@ inline BuildManifest read_manifest(const std::filesystem::path& path) {
         for (const auto& p : root["programs"])
             m.programs.push_back({p["name"].as<std::string>(), p["section"].as<std::string>(),
                                   p["instructions"].as<std::uint32_t>()});
+        if (const YAML::Node identity = root["identity"]) {
+            policy::IdentityConfig c;
+            c.pod_label_keys = identity["podLabelKeys"].as<std::vector<std::string>>();
+            c.namespace_label_keys = identity["namespaceLabelKeys"].as<std::vector<std::string>>();
+            c.excluded_label_keys = identity["excludedLabelKeys"].as<std::vector<std::string>>();
+            const YAML::Node reserved = identity["reserved"];
+            c.reserved = {reserved["host"].as<std::uint32_t>(), reserved["world"].as<std::uint32_t>(),
+                          reserved["unmanaged"].as<std::uint32_t>(),
+                          reserved["remoteNode"].as<std::uint32_t>()};
+            const auto range = [](const YAML::Node& node) {
+                return policy::IdentityRange{node[0].as<std::uint32_t>(),
+                                             node[1].as<std::uint32_t>()};
+            };
+            c.label_range = range(identity["labelRange"]);
+            c.cidr_range = range(identity["cidrRange"]);
+            m.identity = std::move(c);
+            using Labels = std::map<std::string, std::string>;
+            for (const auto& match : root["baselineLabelMatches"])
+                m.baseline_label_matches.push_back(
+                    {match["podLabels"].as<Labels>(), match["namespaceLabels"].as<Labels>()});
+        }
         return m;
     } catch (const YAML::Exception& e) {
         throw ManifestError(

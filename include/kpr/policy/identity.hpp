@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "kpr/k8s/label_selector.hpp"
+#include "kpr/schema/identity_schema.hpp"
 
 namespace kpr::policy {
 
@@ -41,6 +42,13 @@ struct ReservedIdentities {
     bool operator==(const ReservedIdentities&) const = default;
 };
 
+inline std::vector<std::string> label_key_texts(const std::vector<schema::LabelKeyPattern>& in) {
+    std::vector<std::string> out;
+    for (const auto& pattern : in)
+        out.push_back(pattern.text);
+    return out;
+}
+
 // An inclusive range of numbers an allocator hands out.
 struct IdentityRange {
     Identity first;
@@ -48,6 +56,7 @@ struct IdentityRange {
 
     std::uint64_t size() const { return std::uint64_t{last} - first + 1; }
     bool contains(Identity id) const { return id >= first && id <= last; }
+    bool operator==(const IdentityRange&) const = default;
 };
 
 struct IdentityConfig {
@@ -56,25 +65,20 @@ struct IdentityConfig {
     // key), as the schema's pod_label_keys and namespace_label_keys ...
     std::vector<std::string> pod_label_keys{"*"};
     std::vector<std::string> namespace_label_keys{"*"};
-    // ... unless excluded here (same forms, both kinds). The defaults drop labels that
-    // controllers make unique per pod or per rollout, which would give every
-    // pod an identity of its own and no selector uses.
-    std::vector<std::string> excluded_label_keys{
-        "pod-template-hash",
-        "controller-revision-hash",
-        "pod-template-generation",
-        "statefulset.kubernetes.io/pod-name",
-        "apps.kubernetes.io/pod-index",
-        "batch.kubernetes.io/job-completion-index",
-        "batch.kubernetes.io/controller-uid",
-        "controller-uid",
-    };
+    // ... unless excluded here (same forms, both kinds). The defaults, the
+    // schema's, drop labels that controllers make unique per pod or per
+    // rollout, which would give every pod an identity of its own and no
+    // selector uses.
+    std::vector<std::string> excluded_label_keys =
+        label_key_texts(schema::default_excluded_label_keys());
     ReservedIdentities reserved;
     // Within the schema's 24-bit identity space, above its reserved
     // numbers (first_allocated 256), half each: hashing then collides
     // rarely (see docs/policy.md), and collisions are settled alike everywhere.
     IdentityRange label_range{0x000100, 0x7fffff};
     IdentityRange cidr_range{0x800000, 0xffffff};
+
+    bool operator==(const IdentityConfig&) const = default;
 
     // Whether a pod label key, or a namespace label key, counts towards identity.
     bool pod_label_relevant(std::string_view key) const {
@@ -93,14 +97,9 @@ struct IdentityConfig {
 
   private:
     static bool matches(const std::vector<std::string>& patterns, std::string_view key) {
-        for (const std::string& pattern : patterns) {
-            if (!pattern.empty() && pattern.back() == '*') {
-                if (key.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1)))
-                    return true;
-            } else if (key == pattern) {
+        for (const std::string& pattern : patterns)
+            if (schema::label_key_pattern_matches(pattern, key))
                 return true;
-            }
-        }
         return false;
     }
 

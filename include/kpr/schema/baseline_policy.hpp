@@ -5,6 +5,7 @@
 // build can know: reserved identities, CIDRs, and identity-label matches.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -64,5 +65,38 @@ struct BaselinePolicy {
     std::vector<BaselineRule> rules;
     bool operator==(const BaselinePolicy&) const = default;
 };
+
+// The rules in the order they are evaluated: by priority, lower first,
+// rules of equal priority in document order.
+inline std::vector<const BaselineRule*> rules_in_evaluation_order(const BaselinePolicy& policy) {
+    std::vector<const BaselineRule*> out;
+    for (const auto& rule : policy.rules)
+        out.push_back(&rule);
+    std::stable_sort(out.begin(), out.end(), [](const BaselineRule* a, const BaselineRule* b) {
+        return a->priority < b->priority;
+    });
+    return out;
+}
+
+// The distinct label matches the rules use (non-empty subjects, label
+// peers), in order of first appearance in the document. Match i is bit i of
+// an identity's entry in the identity-match map (layout/idmatch.hpp): the
+// generator and the agent both number them with this function. An empty
+// subject is no match: it stands for every pod, which needs no test.
+inline std::vector<IdentityLabelMatch> baseline_label_matches(const BaselinePolicy& policy) {
+    std::vector<IdentityLabelMatch> out;
+    const auto add = [&](const IdentityLabelMatch& m) {
+        if (std::find(out.begin(), out.end(), m) == out.end())
+            out.push_back(m);
+    };
+    for (const auto& rule : policy.rules) {
+        if (rule.subject != IdentityLabelMatch{})
+            add(rule.subject);
+        for (const auto& peer : rule.peers)
+            if (const auto* labels = std::get_if<IdentityLabelMatch>(&peer))
+                add(*labels);
+    }
+    return out;
+}
 
 } // namespace kpr::schema

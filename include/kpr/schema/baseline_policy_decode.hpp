@@ -23,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "kpr/layout/idmatch.hpp"
 #include "kpr/schema/baseline_policy.hpp"
 #include "kpr/schema/decode_support.hpp"
 #include "kpr/schema/identity_schema.hpp"
@@ -198,6 +199,12 @@ inline BaselinePolicy read_baseline_policy(yaml::FieldReader& r, const yaml::Yam
                 rule.ports.push_back(*p);
         policy.rules.push_back(std::move(rule));
     }
+    if (const auto matches = baseline_label_matches(policy).size();
+        matches > layout::max_baseline_label_matches)
+        r.report(field.child("rules"),
+                 fmt::format("the rules use {} distinct label matches (subjects and label peers); "
+                             "the data path tests at most {} (layout/idmatch.hpp)",
+                             matches, layout::max_baseline_label_matches));
     return policy;
 }
 

@@ -3,6 +3,7 @@
 //   identity:
 //     podLabelKeys: [app, "app.kubernetes.io/*"]   # default ["*"]: every label
 //     namespaceLabelKeys: ["kubernetes.io/metadata.name"]   # default ["*"]
+//     excludedLabelKeys: [pod-template-hash]        # default: keys unique per pod or rollout
 //     reserved: {host: 1, world: 2, remoteNode: 6, kubeApiserver: 7}   # host and world required
 //     firstAllocated: 256                           # pods' identities start here
 #pragma once
@@ -19,7 +20,8 @@
 namespace kpr::schema::detail {
 
 inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r,
-                                                            const yaml::YamlField& field) {
+                                                            const yaml::YamlField& field,
+                                                            bool may_be_empty = false) {
     std::vector<LabelKeyPattern> out;
     std::set<std::string> seen;
     for (const auto& item : r.read_list(field)) {
@@ -44,7 +46,7 @@ inline std::vector<LabelKeyPattern> read_label_key_patterns(yaml::FieldReader& r
         }
         out.push_back({*text});
     }
-    if (field.present() && field.node().IsSequence() && field.node().size() == 0)
+    if (!may_be_empty && field.present() && field.node().IsSequence() && field.node().size() == 0)
         r.report(field, "at least one label key is required (\"*\" counts every label)");
     return out;
 }
@@ -53,13 +55,16 @@ inline IdentitySchema read_identity_schema(yaml::FieldReader& r, const yaml::Yam
     IdentitySchema identity;
     if (!r.expect_map(field))
         return identity;
-    r.reject_unknown_fields(field,
-                            {"podLabelKeys", "namespaceLabelKeys", "reserved", "firstAllocated"});
+    r.reject_unknown_fields(field, {"podLabelKeys", "namespaceLabelKeys", "excludedLabelKeys",
+                                    "reserved", "firstAllocated"});
     if (field.child("podLabelKeys").present())
         identity.pod_label_keys = read_label_key_patterns(r, field.child("podLabelKeys"));
     if (field.child("namespaceLabelKeys").present())
         identity.namespace_label_keys =
             read_label_key_patterns(r, field.child("namespaceLabelKeys"));
+    if (field.child("excludedLabelKeys").present())
+        identity.excluded_label_keys =
+            read_label_key_patterns(r, field.child("excludedLabelKeys"), true);
     if (auto first = r.read_integer(field.child("firstAllocated"), 2, max_identity))
         identity.first_allocated = static_cast<std::uint32_t>(*first);
 

@@ -57,15 +57,16 @@ struct ReservedIdentity {
 // A label key pattern: an exact Kubernetes label key ("app",
 // "app.kubernetes.io/name"), or a prefix ending in '*' ("app.kubernetes.io/*",
 // or "*" for every key).
+inline bool label_key_pattern_matches(std::string_view pattern, std::string_view key) {
+    if (!pattern.empty() && pattern.back() == '*')
+        return key.starts_with(pattern.substr(0, pattern.size() - 1));
+    return key == pattern;
+}
+
 struct LabelKeyPattern {
     std::string text;
 
-    bool matches(std::string_view key) const {
-        if (!text.empty() && text.back() == '*')
-            return key.substr(0, text.size() - 1) ==
-                   std::string_view(text).substr(0, text.size() - 1);
-        return key == text;
-    }
+    bool matches(std::string_view key) const { return label_key_pattern_matches(text, key); }
     bool operator==(const LabelKeyPattern&) const = default;
 };
 
@@ -74,9 +75,27 @@ struct LabelKeyPattern {
 inline constexpr std::uint32_t no_identity = 0;
 inline constexpr std::uint32_t max_identity = (1u << 24) - 1;
 
+// Label keys controllers make unique per pod or per rollout: counting them
+// would give every pod an identity of its own that no selector uses.
+inline const std::vector<LabelKeyPattern>& default_excluded_label_keys() {
+    static const std::vector<LabelKeyPattern> keys{
+        {"pod-template-hash"},
+        {"controller-revision-hash"},
+        {"pod-template-generation"},
+        {"statefulset.kubernetes.io/pod-name"},
+        {"apps.kubernetes.io/pod-index"},
+        {"batch.kubernetes.io/job-completion-index"},
+        {"batch.kubernetes.io/controller-uid"},
+        {"controller-uid"},
+    };
+    return keys;
+}
+
 struct IdentitySchema {
     std::vector<LabelKeyPattern> pod_label_keys{{"*"}};
     std::vector<LabelKeyPattern> namespace_label_keys{{"*"}};
+    // Keys that never count, of pods or namespaces, whatever the lists above say.
+    std::vector<LabelKeyPattern> excluded_label_keys = default_excluded_label_keys();
     std::vector<ReservedIdentity> reserved{{ReservedIdentityKind::host, 1},
                                            {ReservedIdentityKind::world, 2},
                                            {ReservedIdentityKind::remoteNode, 6},
@@ -89,9 +108,11 @@ struct IdentitySchema {
                 return true;
         return false;
     }
-    bool pod_label_counts(std::string_view key) const { return any_matches(pod_label_keys, key); }
+    bool pod_label_counts(std::string_view key) const {
+        return any_matches(pod_label_keys, key) && !any_matches(excluded_label_keys, key);
+    }
     bool namespace_label_counts(std::string_view key) const {
-        return any_matches(namespace_label_keys, key);
+        return any_matches(namespace_label_keys, key) && !any_matches(excluded_label_keys, key);
     }
 
     std::optional<std::uint32_t> number_of(ReservedIdentityKind kind) const {

@@ -36,6 +36,7 @@
 
 #include "kpr/file_contents.hpp"
 #include "kpr/layout/maps.hpp"
+#include "kpr/policy/identity_schema_config.hpp"
 #include "kpr/schema/baseline_policy_decode.hpp"
 #include "kpr/schema/cluster_schema.hpp"
 #include "kpr/schema/decode_support.hpp"
@@ -63,6 +64,7 @@ inline constexpr MapDefault map_defaults[] = {
     {"sockRevNat", 262144, min_capacity}, {"conntrack", 262144, 1024},
     {"affinity", 65536, min_capacity}, {"ipcache", 65536, min_capacity},
     {"policy", 16384, min_capacity}, {"endpoints", 1024, min_capacity},
+    {"identityMatches", 65536, min_capacity},
 };
 
 constexpr bool has_map_default(std::string_view name) {
@@ -267,7 +269,11 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             }
         }
         schema.features = detail::read_features(r, spec.child("features"));
+        const std::size_t errors_before_identity = r.error_count();
         schema.identity = detail::read_identity_schema(r, spec.child("identity"));
+        if (r.error_count() == errors_before_identity)
+            for (const auto& problem : policy::identity_schema_problems(schema.identity))
+                r.report(spec.child("identity"), problem);
         schema.baseline_policy = detail::read_baseline_policy(
             r, spec.child("baselinePolicy"),
             {schema.identity, schema.families, schema.tc_programs.contains(TcProgram::podIngress),

@@ -152,6 +152,18 @@ struct kpr_drop_count {
 _Static_assert(sizeof(struct kpr_drop_count) == 8, "struct kpr_drop_count: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_drop_count, packets) == 0, "struct kpr_drop_count: offset of packets differs from the C++ layout");
 
+struct kpr_idmatch_key {
+	__u32 identity;
+};
+_Static_assert(sizeof(struct kpr_idmatch_key) == 4, "struct kpr_idmatch_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_idmatch_key, identity) == 0, "struct kpr_idmatch_key: offset of identity differs from the C++ layout");
+
+struct kpr_idmatch_value {
+	__u64 bits[8];
+};
+_Static_assert(sizeof(struct kpr_idmatch_value) == 64, "struct kpr_idmatch_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_idmatch_value, bits) == 0, "struct kpr_idmatch_value: offset of bits differs from the C++ layout");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 131072);
@@ -210,6 +222,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_drops SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_idmatch_key);
+	__type(value, struct kpr_idmatch_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_idmatch SEC(".maps");
+
 enum kpr_drop_reason {
 	KPR_DROP_TRUNCATED_ETHERNET = 0, /* shorter than an Ethernet header */
 	KPR_DROP_TRUNCATED_IPV4 = 1, /* shorter than its IPv4 header (options included) */
@@ -247,14 +267,58 @@ enum kpr_drop_reason {
 #include "lib/conntrack.h"
 #include "lib/policy_subject.h"
 
+/* The baseline policy (spec.baselinePolicy), unrolled by kpr-gen. */
+/* Label matches, bit i of an identity's kpr_idmatch entry:
+ *   0: podLabels {app: kube-dns}, namespaceLabels {kubernetes.io/metadata.name: kube-system}
+ *   1: podLabels {}, namespaceLabels {team: payments}
+ */
+static __always_inline void kpr_idmatch_bits(__u32 identity, __u64 *bits)
+{
+	struct kpr_idmatch_key key = {.identity = identity};
+	const struct kpr_idmatch_value *v = bpf_map_lookup_elem(&kpr_idmatch, &key);
+
+	if (v)
+		__builtin_memcpy(bits, v->bits, 64);
+	else
+		__builtin_memset(bits, 0, 64);
+}
+
+/* 2 ingress rules, first match decides. */
 static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject *s)
 {
-	(void)s;
+	__u64 local_matches[8];
+	const bool peer_outside = s->peer_identity == 2 ||
+				  s->peer_identity == s->peer_cidr_identity;
+
+	kpr_idmatch_bits(s->local_identity, local_matches);
+
+	/* allow-node-health-checks, priority 30: Allow */
+	if (s->peer_identity == 1)
+		return KPR_BASELINE_ALLOW;
+	/* namespace-policies-decide, priority 1000: Pass */
+	if ((local_matches[0] & (1ULL << 1)) &&
+	    peer_outside &&
+	    (s->proto == IPPROTO_TCP && s->dport >= 30000 && s->dport <= 32767))
+		return KPR_BASELINE_PASS;
 	return KPR_BASELINE_PASS;
 }
+
+/* 2 egress rules, first match decides. */
 static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *s)
 {
-	(void)s;
+	__u64 peer_matches[8];
+
+	kpr_idmatch_bits(s->peer_identity, peer_matches);
+
+	/* deny-cloud-metadata, priority 10: Deny */
+	if (((s->family == 4 && s->peer_addr[0] == bpf_htonl(0xa9fea9fe)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000ec2) && s->peer_addr[1] == bpf_htonl(0x00000000) && s->peer_addr[2] == bpf_htonl(0x00000000) && s->peer_addr[3] == bpf_htonl(0x00000254))))
+		return KPR_BASELINE_DENY;
+	/* allow-dns, priority 20: Allow */
+	if ((peer_matches[0] & (1ULL << 0)) &&
+	    ((s->proto == IPPROTO_UDP && s->dport == 53) ||
+	     (s->proto == IPPROTO_TCP && s->dport == 53)))
+		return KPR_BASELINE_ALLOW;
 	return KPR_BASELINE_PASS;
 }
 

@@ -152,6 +152,18 @@ struct kpr_drop_count {
 _Static_assert(sizeof(struct kpr_drop_count) == 8, "struct kpr_drop_count: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_drop_count, packets) == 0, "struct kpr_drop_count: offset of packets differs from the C++ layout");
 
+struct kpr_idmatch_key {
+	__u32 identity;
+};
+_Static_assert(sizeof(struct kpr_idmatch_key) == 4, "struct kpr_idmatch_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_idmatch_key, identity) == 0, "struct kpr_idmatch_key: offset of identity differs from the C++ layout");
+
+struct kpr_idmatch_value {
+	__u64 bits[8];
+};
+_Static_assert(sizeof(struct kpr_idmatch_value) == 64, "struct kpr_idmatch_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_idmatch_value, bits) == 0, "struct kpr_idmatch_value: offset of bits differs from the C++ layout");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 65536);
@@ -210,6 +222,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_drops SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_idmatch_key);
+	__type(value, struct kpr_idmatch_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_idmatch SEC(".maps");
+
 enum kpr_drop_reason {
 	KPR_DROP_TRUNCATED_ETHERNET = 0, /* shorter than an Ethernet header */
 	KPR_DROP_TRUNCATED_IPV4 = 1, /* shorter than its IPv4 header (options included) */
@@ -247,14 +267,4817 @@ enum kpr_drop_reason {
 #include "lib/conntrack.h"
 #include "lib/policy_subject.h"
 
+/* The baseline policy (spec.baselinePolicy), unrolled by kpr-gen. */
+/* Label matches, bit i of an identity's kpr_idmatch entry:
+ *   0: podLabels {tier: web}, namespaceLabels {}
+ *   1: podLabels {app: svc-1}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   2: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   3: podLabels {app: svc-5}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   4: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   5: podLabels {app: svc-9}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   6: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   7: podLabels {app: svc-13}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   8: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   9: podLabels {app: svc-17}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   10: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   11: podLabels {app: svc-21}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   12: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   13: podLabels {app: svc-25}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   14: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   15: podLabels {app: svc-29}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   16: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   17: podLabels {app: svc-33}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   18: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   19: podLabels {app: svc-37}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   20: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   21: podLabels {app: svc-41}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   22: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   23: podLabels {app: svc-45}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   24: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   25: podLabels {app: svc-49}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   26: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   27: podLabels {app: svc-53}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   28: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   29: podLabels {app: svc-57}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   30: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   31: podLabels {app: svc-61}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   32: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   33: podLabels {app: svc-65}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   34: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   35: podLabels {app: svc-69}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   36: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   37: podLabels {app: svc-73}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   38: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   39: podLabels {app: svc-77}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   40: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   41: podLabels {app: svc-81}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   42: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   43: podLabels {app: svc-85}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   44: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   45: podLabels {app: svc-89}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   46: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   47: podLabels {app: svc-93}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   48: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   49: podLabels {app: svc-97}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   50: podLabels {}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   51: podLabels {app: svc-101}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   52: podLabels {app: svc-105}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   53: podLabels {app: svc-109}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   54: podLabels {app: svc-113}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   55: podLabels {app: svc-117}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   56: podLabels {app: svc-121}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   57: podLabels {app: svc-125}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   58: podLabels {app: svc-129}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   59: podLabels {app: svc-133}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   60: podLabels {app: svc-137}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   61: podLabels {app: svc-141}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   62: podLabels {app: svc-145}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   63: podLabels {app: svc-149}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   64: podLabels {app: svc-153}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   65: podLabels {app: svc-157}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   66: podLabels {app: svc-161}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   67: podLabels {app: svc-165}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   68: podLabels {app: svc-169}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   69: podLabels {app: svc-173}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   70: podLabels {app: svc-177}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   71: podLabels {app: svc-181}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   72: podLabels {app: svc-185}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   73: podLabels {app: svc-189}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   74: podLabels {app: svc-193}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   75: podLabels {app: svc-197}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   76: podLabels {app: svc-201}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   77: podLabels {app: svc-205}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   78: podLabels {app: svc-209}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   79: podLabels {app: svc-213}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   80: podLabels {app: svc-217}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   81: podLabels {app: svc-221}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   82: podLabels {app: svc-225}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   83: podLabels {app: svc-229}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   84: podLabels {app: svc-233}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   85: podLabels {app: svc-237}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   86: podLabels {app: svc-241}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   87: podLabels {app: svc-245}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   88: podLabels {app: svc-249}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   89: podLabels {app: svc-253}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   90: podLabels {app: svc-257}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   91: podLabels {app: svc-261}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   92: podLabels {app: svc-265}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   93: podLabels {app: svc-269}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   94: podLabels {app: svc-273}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   95: podLabels {app: svc-277}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   96: podLabels {app: svc-281}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   97: podLabels {app: svc-285}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   98: podLabels {app: svc-289}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   99: podLabels {app: svc-293}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   100: podLabels {app: svc-297}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   101: podLabels {app: svc-301}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   102: podLabels {app: svc-305}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   103: podLabels {app: svc-309}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   104: podLabels {app: svc-313}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   105: podLabels {app: svc-317}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   106: podLabels {app: svc-321}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   107: podLabels {app: svc-325}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   108: podLabels {app: svc-329}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   109: podLabels {app: svc-333}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   110: podLabels {app: svc-337}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   111: podLabels {app: svc-341}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   112: podLabels {app: svc-345}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   113: podLabels {app: svc-349}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   114: podLabels {app: svc-353}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   115: podLabels {app: svc-357}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   116: podLabels {app: svc-361}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   117: podLabels {app: svc-365}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   118: podLabels {app: svc-369}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   119: podLabels {app: svc-373}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   120: podLabels {app: svc-377}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   121: podLabels {app: svc-381}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   122: podLabels {app: svc-385}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   123: podLabels {app: svc-389}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   124: podLabels {app: svc-393}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   125: podLabels {app: svc-397}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   126: podLabels {app: svc-401}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   127: podLabels {app: svc-405}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   128: podLabels {app: svc-409}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   129: podLabels {app: svc-413}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   130: podLabels {app: svc-417}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   131: podLabels {app: svc-421}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   132: podLabels {app: svc-425}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   133: podLabels {app: svc-429}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   134: podLabels {app: svc-433}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   135: podLabels {app: svc-437}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   136: podLabels {app: svc-441}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   137: podLabels {app: svc-445}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   138: podLabels {app: svc-449}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   139: podLabels {app: svc-453}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   140: podLabels {app: svc-457}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   141: podLabels {app: svc-461}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   142: podLabels {app: svc-465}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   143: podLabels {app: svc-469}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   144: podLabels {app: svc-473}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   145: podLabels {app: svc-477}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   146: podLabels {app: svc-481}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   147: podLabels {app: svc-485}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   148: podLabels {app: svc-489}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   149: podLabels {app: svc-493}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   150: podLabels {app: svc-497}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   151: podLabels {app: svc-501}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   152: podLabels {app: svc-505}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   153: podLabels {app: svc-509}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   154: podLabels {app: svc-513}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   155: podLabels {app: svc-517}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   156: podLabels {app: svc-521}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   157: podLabels {app: svc-525}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   158: podLabels {app: svc-529}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   159: podLabels {app: svc-533}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   160: podLabels {app: svc-537}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   161: podLabels {app: svc-541}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   162: podLabels {app: svc-545}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   163: podLabels {app: svc-549}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   164: podLabels {app: svc-553}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   165: podLabels {app: svc-557}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   166: podLabels {app: svc-561}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   167: podLabels {app: svc-565}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   168: podLabels {app: svc-569}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   169: podLabels {app: svc-573}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   170: podLabels {app: svc-577}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   171: podLabels {app: svc-581}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   172: podLabels {app: svc-585}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   173: podLabels {app: svc-589}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   174: podLabels {app: svc-593}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   175: podLabels {app: svc-597}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   176: podLabels {app: svc-601}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   177: podLabels {app: svc-605}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   178: podLabels {app: svc-609}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   179: podLabels {app: svc-613}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   180: podLabels {app: svc-617}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   181: podLabels {app: svc-621}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   182: podLabels {app: svc-625}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   183: podLabels {app: svc-629}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   184: podLabels {app: svc-633}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   185: podLabels {app: svc-637}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   186: podLabels {app: svc-641}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   187: podLabels {app: svc-645}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   188: podLabels {app: svc-649}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   189: podLabels {app: svc-653}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   190: podLabels {app: svc-657}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   191: podLabels {app: svc-661}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   192: podLabels {app: svc-665}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   193: podLabels {app: svc-669}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   194: podLabels {app: svc-673}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   195: podLabels {app: svc-677}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   196: podLabels {app: svc-681}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   197: podLabels {app: svc-685}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   198: podLabels {app: svc-689}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   199: podLabels {app: svc-693}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   200: podLabels {app: svc-697}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   201: podLabels {app: svc-701}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   202: podLabels {app: svc-705}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   203: podLabels {app: svc-709}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   204: podLabels {app: svc-713}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   205: podLabels {app: svc-717}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   206: podLabels {app: svc-721}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   207: podLabels {app: svc-725}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   208: podLabels {app: svc-729}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   209: podLabels {app: svc-733}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   210: podLabels {app: svc-737}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   211: podLabels {app: svc-741}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   212: podLabels {app: svc-745}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   213: podLabels {app: svc-749}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   214: podLabels {app: svc-753}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   215: podLabels {app: svc-757}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   216: podLabels {app: svc-761}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   217: podLabels {app: svc-765}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   218: podLabels {app: svc-769}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   219: podLabels {app: svc-773}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   220: podLabels {app: svc-777}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   221: podLabels {app: svc-781}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   222: podLabels {app: svc-785}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   223: podLabels {app: svc-789}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   224: podLabels {app: svc-793}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   225: podLabels {app: svc-797}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   226: podLabels {app: svc-801}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   227: podLabels {app: svc-805}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   228: podLabels {app: svc-809}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   229: podLabels {app: svc-813}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   230: podLabels {app: svc-817}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   231: podLabels {app: svc-821}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   232: podLabels {app: svc-825}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   233: podLabels {app: svc-829}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   234: podLabels {app: svc-833}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   235: podLabels {app: svc-837}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   236: podLabels {app: svc-841}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   237: podLabels {app: svc-845}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   238: podLabels {app: svc-849}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   239: podLabels {app: svc-853}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   240: podLabels {app: svc-857}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   241: podLabels {app: svc-861}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   242: podLabels {app: svc-865}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   243: podLabels {app: svc-869}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   244: podLabels {app: svc-873}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   245: podLabels {app: svc-877}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   246: podLabels {app: svc-881}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   247: podLabels {app: svc-885}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   248: podLabels {app: svc-889}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   249: podLabels {app: svc-893}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   250: podLabels {app: svc-897}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ *   251: podLabels {app: svc-901}, namespaceLabels {kubernetes.io/metadata.name: ns-1}
+ *   252: podLabels {app: svc-905}, namespaceLabels {kubernetes.io/metadata.name: ns-5}
+ *   253: podLabels {app: svc-909}, namespaceLabels {kubernetes.io/metadata.name: ns-9}
+ *   254: podLabels {app: svc-913}, namespaceLabels {kubernetes.io/metadata.name: ns-13}
+ *   255: podLabels {app: svc-917}, namespaceLabels {kubernetes.io/metadata.name: ns-17}
+ *   256: podLabels {app: svc-921}, namespaceLabels {kubernetes.io/metadata.name: ns-21}
+ *   257: podLabels {app: svc-925}, namespaceLabels {kubernetes.io/metadata.name: ns-25}
+ *   258: podLabels {app: svc-929}, namespaceLabels {kubernetes.io/metadata.name: ns-29}
+ *   259: podLabels {app: svc-933}, namespaceLabels {kubernetes.io/metadata.name: ns-33}
+ *   260: podLabels {app: svc-937}, namespaceLabels {kubernetes.io/metadata.name: ns-37}
+ *   261: podLabels {app: svc-941}, namespaceLabels {kubernetes.io/metadata.name: ns-41}
+ *   262: podLabels {app: svc-945}, namespaceLabels {kubernetes.io/metadata.name: ns-45}
+ *   263: podLabels {app: svc-949}, namespaceLabels {kubernetes.io/metadata.name: ns-49}
+ *   264: podLabels {app: svc-953}, namespaceLabels {kubernetes.io/metadata.name: ns-3}
+ *   265: podLabels {app: svc-957}, namespaceLabels {kubernetes.io/metadata.name: ns-7}
+ *   266: podLabels {app: svc-961}, namespaceLabels {kubernetes.io/metadata.name: ns-11}
+ *   267: podLabels {app: svc-965}, namespaceLabels {kubernetes.io/metadata.name: ns-15}
+ *   268: podLabels {app: svc-969}, namespaceLabels {kubernetes.io/metadata.name: ns-19}
+ *   269: podLabels {app: svc-973}, namespaceLabels {kubernetes.io/metadata.name: ns-23}
+ *   270: podLabels {app: svc-977}, namespaceLabels {kubernetes.io/metadata.name: ns-27}
+ *   271: podLabels {app: svc-981}, namespaceLabels {kubernetes.io/metadata.name: ns-31}
+ *   272: podLabels {app: svc-985}, namespaceLabels {kubernetes.io/metadata.name: ns-35}
+ *   273: podLabels {app: svc-989}, namespaceLabels {kubernetes.io/metadata.name: ns-39}
+ *   274: podLabels {app: svc-993}, namespaceLabels {kubernetes.io/metadata.name: ns-43}
+ *   275: podLabels {app: svc-997}, namespaceLabels {kubernetes.io/metadata.name: ns-47}
+ */
+static __always_inline void kpr_idmatch_bits(__u32 identity, __u64 *bits)
+{
+	struct kpr_idmatch_key key = {.identity = identity};
+	const struct kpr_idmatch_value *v = bpf_map_lookup_elem(&kpr_idmatch, &key);
+
+	if (v)
+		__builtin_memcpy(bits, v->bits, 64);
+	else
+		__builtin_memset(bits, 0, 64);
+}
+
+/* 500 ingress rules, first match decides. */
 static __always_inline int kpr_baseline_ingress(const struct kpr_policy_subject *s)
 {
-	(void)s;
+	__u64 local_matches[8];
+	const bool peer_outside = s->peer_identity == 2 ||
+				  s->peer_identity == s->peer_cidr_identity;
+
+	kpr_idmatch_bits(s->local_identity, local_matches);
+
+	/* rule-0002, priority 2: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3002))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0003, priority 3: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0006, priority 6: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3006))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0007, priority 7: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0010, priority 10: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3010))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0011, priority 11: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0014, priority 14: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3014))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0015, priority 15: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0018, priority 18: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3018))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0019, priority 19: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0022, priority 22: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3022))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0023, priority 23: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0026, priority 26: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3026))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0027, priority 27: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0030, priority 30: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3030))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0031, priority 31: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0034, priority 34: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3034))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0035, priority 35: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0038, priority 38: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3038))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0039, priority 39: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0042, priority 42: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3042))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0043, priority 43: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0046, priority 46: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3046))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0047, priority 47: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0050, priority 50: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3050))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0051, priority 51: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0054, priority 54: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3054))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0055, priority 55: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0058, priority 58: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3058))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0059, priority 59: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0062, priority 62: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3062))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0063, priority 63: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0066, priority 66: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3066))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0067, priority 67: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0070, priority 70: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3070))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0071, priority 71: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0074, priority 74: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3074))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0075, priority 75: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0078, priority 78: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3078))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0079, priority 79: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0082, priority 82: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3082))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0083, priority 83: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0086, priority 86: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3086))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0087, priority 87: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0090, priority 90: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3090))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0091, priority 91: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0094, priority 94: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3094))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0095, priority 95: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0098, priority 98: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3098))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0099, priority 99: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0102, priority 102: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3102))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0103, priority 103: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0106, priority 106: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3106))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0107, priority 107: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0110, priority 110: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3110))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0111, priority 111: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0114, priority 114: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3114))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0115, priority 115: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0118, priority 118: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3118))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0119, priority 119: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0122, priority 122: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3122))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0123, priority 123: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0126, priority 126: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3126))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0127, priority 127: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0130, priority 130: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3130))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0131, priority 131: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0134, priority 134: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3134))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0135, priority 135: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0138, priority 138: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3138))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0139, priority 139: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0142, priority 142: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3142))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0143, priority 143: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0146, priority 146: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3146))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0147, priority 147: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0150, priority 150: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3150))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0151, priority 151: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0154, priority 154: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3154))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0155, priority 155: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0158, priority 158: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3158))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0159, priority 159: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0162, priority 162: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3162))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0163, priority 163: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0166, priority 166: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3166))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0167, priority 167: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0170, priority 170: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3170))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0171, priority 171: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0174, priority 174: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3174))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0175, priority 175: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0178, priority 178: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3178))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0179, priority 179: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0182, priority 182: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3182))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0183, priority 183: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0186, priority 186: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3186))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0187, priority 187: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0190, priority 190: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3190))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0191, priority 191: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0194, priority 194: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3194))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0195, priority 195: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0198, priority 198: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3198))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0199, priority 199: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0202, priority 202: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3202))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0203, priority 203: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0206, priority 206: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3206))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0207, priority 207: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0210, priority 210: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3210))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0211, priority 211: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0214, priority 214: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3214))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0215, priority 215: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0218, priority 218: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3218))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0219, priority 219: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0222, priority 222: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3222))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0223, priority 223: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0226, priority 226: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3226))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0227, priority 227: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0230, priority 230: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3230))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0231, priority 231: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0234, priority 234: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3234))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0235, priority 235: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0238, priority 238: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3238))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0239, priority 239: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0242, priority 242: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3242))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0243, priority 243: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0246, priority 246: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3246))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0247, priority 247: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0250, priority 250: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3250))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0251, priority 251: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0254, priority 254: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3254))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0255, priority 255: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0258, priority 258: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3258))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0259, priority 259: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0262, priority 262: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3262))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0263, priority 263: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0266, priority 266: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3266))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0267, priority 267: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0270, priority 270: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3270))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0271, priority 271: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0274, priority 274: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3274))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0275, priority 275: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0278, priority 278: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3278))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0279, priority 279: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0282, priority 282: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3282))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0283, priority 283: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0286, priority 286: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3286))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0287, priority 287: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0290, priority 290: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3290))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0291, priority 291: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0294, priority 294: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3294))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0295, priority 295: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0298, priority 298: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3298))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0299, priority 299: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0302, priority 302: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3302))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0303, priority 303: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0306, priority 306: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3306))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0307, priority 307: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0310, priority 310: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3310))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0311, priority 311: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0314, priority 314: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3314))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0315, priority 315: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0318, priority 318: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3318))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0319, priority 319: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0322, priority 322: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3322))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0323, priority 323: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0326, priority 326: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3326))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0327, priority 327: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0330, priority 330: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3330))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0331, priority 331: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0334, priority 334: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3334))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0335, priority 335: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0338, priority 338: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3338))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0339, priority 339: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0342, priority 342: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3342))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0343, priority 343: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0346, priority 346: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3346))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0347, priority 347: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0350, priority 350: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3350))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0351, priority 351: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0354, priority 354: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3354))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0355, priority 355: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0358, priority 358: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3358))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0359, priority 359: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0362, priority 362: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3362))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0363, priority 363: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0366, priority 366: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3366))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0367, priority 367: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0370, priority 370: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3370))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0371, priority 371: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0374, priority 374: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3374))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0375, priority 375: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0378, priority 378: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3378))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0379, priority 379: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0382, priority 382: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3382))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0383, priority 383: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0386, priority 386: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3386))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0387, priority 387: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0390, priority 390: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3390))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0391, priority 391: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0394, priority 394: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3394))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0395, priority 395: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0398, priority 398: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3398))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0399, priority 399: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0402, priority 402: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3402))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0403, priority 403: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0406, priority 406: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3406))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0407, priority 407: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0410, priority 410: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3410))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0411, priority 411: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0414, priority 414: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3414))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0415, priority 415: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0418, priority 418: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3418))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0419, priority 419: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0422, priority 422: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3422))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0423, priority 423: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0426, priority 426: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3426))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0427, priority 427: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0430, priority 430: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3430))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0431, priority 431: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0434, priority 434: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3434))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0435, priority 435: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0438, priority 438: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3438))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0439, priority 439: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0442, priority 442: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3442))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0443, priority 443: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0446, priority 446: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3446))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0447, priority 447: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0450, priority 450: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3450))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0451, priority 451: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0454, priority 454: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3454))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0455, priority 455: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0458, priority 458: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3458))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0459, priority 459: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0462, priority 462: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3462))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0463, priority 463: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0466, priority 466: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3466))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0467, priority 467: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0470, priority 470: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3470))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0471, priority 471: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0474, priority 474: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3474))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0475, priority 475: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0478, priority 478: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3478))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0479, priority 479: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0482, priority 482: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3482))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0483, priority 483: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0486, priority 486: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3486))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0487, priority 487: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0490, priority 490: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3490))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0491, priority 491: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0494, priority 494: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3494))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0495, priority 495: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0498, priority 498: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3498))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0499, priority 499: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0502, priority 502: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3502))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0503, priority 503: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0506, priority 506: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3506))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0507, priority 507: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0510, priority 510: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3510))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0511, priority 511: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0514, priority 514: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3514))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0515, priority 515: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0518, priority 518: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3518))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0519, priority 519: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0522, priority 522: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3522))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0523, priority 523: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0526, priority 526: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3526))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0527, priority 527: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0530, priority 530: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3530))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0531, priority 531: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0534, priority 534: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3534))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0535, priority 535: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0538, priority 538: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3538))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0539, priority 539: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0542, priority 542: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3542))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0543, priority 543: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0546, priority 546: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3546))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0547, priority 547: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0550, priority 550: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3550))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0551, priority 551: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0554, priority 554: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3554))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0555, priority 555: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0558, priority 558: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3558))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0559, priority 559: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0562, priority 562: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3562))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0563, priority 563: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0566, priority 566: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3566))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0567, priority 567: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0570, priority 570: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3570))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0571, priority 571: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0574, priority 574: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3574))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0575, priority 575: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0578, priority 578: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3578))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0579, priority 579: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0582, priority 582: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3582))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0583, priority 583: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0586, priority 586: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3586))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0587, priority 587: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0590, priority 590: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3590))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0591, priority 591: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0594, priority 594: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3594))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0595, priority 595: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0598, priority 598: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3598))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0599, priority 599: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0602, priority 602: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3602))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0603, priority 603: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0606, priority 606: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3606))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0607, priority 607: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0610, priority 610: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3610))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0611, priority 611: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0614, priority 614: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3614))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0615, priority 615: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0618, priority 618: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3618))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0619, priority 619: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0622, priority 622: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3622))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0623, priority 623: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0626, priority 626: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3626))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0627, priority 627: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0630, priority 630: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3630))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0631, priority 631: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0634, priority 634: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3634))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0635, priority 635: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0638, priority 638: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3638))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0639, priority 639: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0642, priority 642: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3642))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0643, priority 643: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0646, priority 646: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3646))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0647, priority 647: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0650, priority 650: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3650))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0651, priority 651: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0654, priority 654: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3654))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0655, priority 655: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0658, priority 658: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3658))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0659, priority 659: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0662, priority 662: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3662))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0663, priority 663: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0666, priority 666: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3666))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0667, priority 667: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0670, priority 670: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3670))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0671, priority 671: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0674, priority 674: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3674))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0675, priority 675: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0678, priority 678: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3678))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0679, priority 679: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0682, priority 682: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3682))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0683, priority 683: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0686, priority 686: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3686))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0687, priority 687: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0690, priority 690: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3690))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0691, priority 691: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0694, priority 694: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3694))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0695, priority 695: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0698, priority 698: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3698))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0699, priority 699: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0702, priority 702: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3702))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0703, priority 703: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0706, priority 706: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3706))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0707, priority 707: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0710, priority 710: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3710))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0711, priority 711: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0714, priority 714: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3714))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0715, priority 715: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0718, priority 718: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3718))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0719, priority 719: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0722, priority 722: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3722))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0723, priority 723: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0726, priority 726: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3726))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0727, priority 727: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0730, priority 730: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3730))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0731, priority 731: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0734, priority 734: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3734))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0735, priority 735: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0738, priority 738: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3738))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0739, priority 739: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0742, priority 742: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3742))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0743, priority 743: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0746, priority 746: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3746))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0747, priority 747: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0750, priority 750: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3750))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0751, priority 751: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0754, priority 754: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3754))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0755, priority 755: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0758, priority 758: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3758))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0759, priority 759: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0762, priority 762: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3762))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0763, priority 763: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0766, priority 766: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3766))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0767, priority 767: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0770, priority 770: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3770))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0771, priority 771: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0774, priority 774: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3774))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0775, priority 775: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0778, priority 778: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3778))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0779, priority 779: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0782, priority 782: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3782))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0783, priority 783: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0786, priority 786: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3786))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0787, priority 787: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0790, priority 790: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3790))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0791, priority 791: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0794, priority 794: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3794))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0795, priority 795: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0798, priority 798: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3798))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0799, priority 799: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0802, priority 802: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3802))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0803, priority 803: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0806, priority 806: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3806))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0807, priority 807: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0810, priority 810: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3810))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0811, priority 811: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0814, priority 814: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3814))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0815, priority 815: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0818, priority 818: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3818))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0819, priority 819: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0822, priority 822: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3822))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0823, priority 823: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0826, priority 826: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3826))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0827, priority 827: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0830, priority 830: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3830))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0831, priority 831: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0834, priority 834: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3834))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0835, priority 835: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0838, priority 838: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3838))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0839, priority 839: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0842, priority 842: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3842))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0843, priority 843: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0846, priority 846: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3846))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0847, priority 847: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0850, priority 850: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3850))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0851, priority 851: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0854, priority 854: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3854))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0855, priority 855: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0858, priority 858: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3858))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0859, priority 859: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0862, priority 862: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3862))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0863, priority 863: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0866, priority 866: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3866))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0867, priority 867: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0870, priority 870: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3870))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0871, priority 871: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0874, priority 874: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3874))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0875, priority 875: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0878, priority 878: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3878))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0879, priority 879: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0882, priority 882: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3882))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0883, priority 883: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0886, priority 886: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3886))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0887, priority 887: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0890, priority 890: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3890))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0891, priority 891: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0894, priority 894: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3894))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0895, priority 895: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0898, priority 898: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3898))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0899, priority 899: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0902, priority 902: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3902))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0903, priority 903: Pass */
+	if ((local_matches[0] & (1ULL << 2)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0906, priority 906: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3906))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0907, priority 907: Pass */
+	if ((local_matches[0] & (1ULL << 4)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0910, priority 910: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3910))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0911, priority 911: Pass */
+	if ((local_matches[0] & (1ULL << 6)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0914, priority 914: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3914))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0915, priority 915: Pass */
+	if ((local_matches[0] & (1ULL << 8)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0918, priority 918: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3918))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0919, priority 919: Pass */
+	if ((local_matches[0] & (1ULL << 10)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0922, priority 922: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3922))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0923, priority 923: Pass */
+	if ((local_matches[0] & (1ULL << 12)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0926, priority 926: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3926))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0927, priority 927: Pass */
+	if ((local_matches[0] & (1ULL << 14)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0930, priority 930: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3930))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0931, priority 931: Pass */
+	if ((local_matches[0] & (1ULL << 16)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0934, priority 934: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3934))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0935, priority 935: Pass */
+	if ((local_matches[0] & (1ULL << 18)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0938, priority 938: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3938))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0939, priority 939: Pass */
+	if ((local_matches[0] & (1ULL << 20)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0942, priority 942: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3942))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0943, priority 943: Pass */
+	if ((local_matches[0] & (1ULL << 22)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0946, priority 946: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3946))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0947, priority 947: Pass */
+	if ((local_matches[0] & (1ULL << 24)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0950, priority 950: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3950))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0951, priority 951: Pass */
+	if ((local_matches[0] & (1ULL << 26)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0954, priority 954: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3954))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0955, priority 955: Pass */
+	if ((local_matches[0] & (1ULL << 28)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0958, priority 958: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3958))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0959, priority 959: Pass */
+	if ((local_matches[0] & (1ULL << 30)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0962, priority 962: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3962))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0963, priority 963: Pass */
+	if ((local_matches[0] & (1ULL << 32)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0966, priority 966: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3966))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0967, priority 967: Pass */
+	if ((local_matches[0] & (1ULL << 34)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0970, priority 970: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3970))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0971, priority 971: Pass */
+	if ((local_matches[0] & (1ULL << 36)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0974, priority 974: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3974))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0975, priority 975: Pass */
+	if ((local_matches[0] & (1ULL << 38)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0978, priority 978: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3978))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0979, priority 979: Pass */
+	if ((local_matches[0] & (1ULL << 40)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0982, priority 982: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3982))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0983, priority 983: Pass */
+	if ((local_matches[0] & (1ULL << 42)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0986, priority 986: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3986))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0987, priority 987: Pass */
+	if ((local_matches[0] & (1ULL << 44)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0990, priority 990: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3990))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0991, priority 991: Pass */
+	if ((local_matches[0] & (1ULL << 46)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0994, priority 994: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3994))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0995, priority 995: Pass */
+	if ((local_matches[0] & (1ULL << 48)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
+	/* rule-0998, priority 998: Allow */
+	if ((s->peer_identity == 1) &&
+	    (s->proto == IPPROTO_TCP && s->dport == 3998))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0999, priority 999: Pass */
+	if ((local_matches[0] & (1ULL << 50)) &&
+	    peer_outside)
+		return KPR_BASELINE_PASS;
 	return KPR_BASELINE_PASS;
 }
+
+/* 500 egress rules, first match decides. */
 static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *s)
 {
-	(void)s;
+	__u64 local_matches[8];
+	__u64 peer_matches[8];
+
+	kpr_idmatch_bits(s->local_identity, local_matches);
+	kpr_idmatch_bits(s->peer_identity, peer_matches);
+
+	/* rule-0000, priority 0: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a000000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000000) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0001, priority 1: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 1)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1001) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2001 && s->dport <= 2011)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0004, priority 4: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a000400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000004) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0005, priority 5: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 3)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1005) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2005 && s->dport <= 2015)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0008, priority 8: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a000800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000008) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0009, priority 9: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 5)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1009) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2009 && s->dport <= 2019)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0012, priority 12: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a000c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000012) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0013, priority 13: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 7)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1013) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2013 && s->dport <= 2023)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0016, priority 16: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a001000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000016) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0017, priority 17: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 9)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1017) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2017 && s->dport <= 2027)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0020, priority 20: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a001400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000020) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0021, priority 21: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 11)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1021) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2021 && s->dport <= 2031)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0024, priority 24: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a001800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000024) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0025, priority 25: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 13)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1025) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2025 && s->dport <= 2035)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0028, priority 28: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a001c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000028) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0029, priority 29: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 15)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1029) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2029 && s->dport <= 2039)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0032, priority 32: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a002000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000032) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0033, priority 33: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 17)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1033) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2033 && s->dport <= 2043)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0036, priority 36: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a002400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000036) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0037, priority 37: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 19)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1037) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2037 && s->dport <= 2047)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0040, priority 40: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a002800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000040) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0041, priority 41: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 21)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1041) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2041 && s->dport <= 2051)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0044, priority 44: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a002c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000044) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0045, priority 45: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 23)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1045) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2045 && s->dport <= 2055)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0048, priority 48: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a003000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000048) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0049, priority 49: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 25)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1049) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2049 && s->dport <= 2059)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0052, priority 52: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a003400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000052) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0053, priority 53: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 27)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1053) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2053 && s->dport <= 2063)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0056, priority 56: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a003800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000056) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0057, priority 57: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 29)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1057) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2057 && s->dport <= 2067)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0060, priority 60: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a003c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000060) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0061, priority 61: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 31)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1061) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2061 && s->dport <= 2071)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0064, priority 64: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a004000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000064) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0065, priority 65: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 33)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1065) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2065 && s->dport <= 2075)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0068, priority 68: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a004400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000068) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0069, priority 69: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 35)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1069) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2069 && s->dport <= 2079)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0072, priority 72: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a004800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000072) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0073, priority 73: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 37)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1073) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2073 && s->dport <= 2083)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0076, priority 76: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a004c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000076) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0077, priority 77: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 39)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1077) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2077 && s->dport <= 2087)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0080, priority 80: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a005000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000080) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0081, priority 81: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 41)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1081) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2081 && s->dport <= 2091)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0084, priority 84: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a005400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000084) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0085, priority 85: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 43)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1085) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2085 && s->dport <= 2095)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0088, priority 88: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a005800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000088) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0089, priority 89: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 45)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1089) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2089 && s->dport <= 2099)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0092, priority 92: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a005c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000092) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0093, priority 93: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 47)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1093) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2093 && s->dport <= 2103)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0096, priority 96: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a006000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000096) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0097, priority 97: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 49)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1097) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2097 && s->dport <= 2107)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0100, priority 100: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a006400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000100) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0101, priority 101: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 51)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1101) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2101 && s->dport <= 2111)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0104, priority 104: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a006800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000104) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0105, priority 105: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 52)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1105) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2105 && s->dport <= 2115)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0108, priority 108: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a006c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000108) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0109, priority 109: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 53)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1109) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2109 && s->dport <= 2119)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0112, priority 112: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a007000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000112) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0113, priority 113: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 54)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1113) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2113 && s->dport <= 2123)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0116, priority 116: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a007400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000116) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0117, priority 117: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 55)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1117) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2117 && s->dport <= 2127)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0120, priority 120: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a007800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000120) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0121, priority 121: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 56)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1121) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2121 && s->dport <= 2131)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0124, priority 124: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a007c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000124) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0125, priority 125: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 57)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1125) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2125 && s->dport <= 2135)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0128, priority 128: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a008000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000128) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0129, priority 129: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 58)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1129) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2129 && s->dport <= 2139)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0132, priority 132: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a008400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000132) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0133, priority 133: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 59)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1133) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2133 && s->dport <= 2143)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0136, priority 136: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a008800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000136) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0137, priority 137: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 60)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1137) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2137 && s->dport <= 2147)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0140, priority 140: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a008c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000140) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0141, priority 141: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 61)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1141) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2141 && s->dport <= 2151)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0144, priority 144: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a009000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000144) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0145, priority 145: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 62)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1145) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2145 && s->dport <= 2155)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0148, priority 148: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a009400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000148) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0149, priority 149: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[0] & (1ULL << 63)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1149) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2149 && s->dport <= 2159)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0152, priority 152: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a009800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000152) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0153, priority 153: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 0)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1153) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2153 && s->dport <= 2163)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0156, priority 156: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a009c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000156) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0157, priority 157: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 1)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1157) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2157 && s->dport <= 2167)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0160, priority 160: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00a000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000160) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0161, priority 161: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 2)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1161) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2161 && s->dport <= 2171)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0164, priority 164: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00a400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000164) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0165, priority 165: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 3)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1165) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2165 && s->dport <= 2175)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0168, priority 168: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00a800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000168) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0169, priority 169: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 4)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1169) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2169 && s->dport <= 2179)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0172, priority 172: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00ac00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000172) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0173, priority 173: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 5)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1173) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2173 && s->dport <= 2183)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0176, priority 176: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00b000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000176) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0177, priority 177: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 6)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1177) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2177 && s->dport <= 2187)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0180, priority 180: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00b400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000180) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0181, priority 181: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 7)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1181) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2181 && s->dport <= 2191)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0184, priority 184: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00b800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000184) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0185, priority 185: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 8)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1185) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2185 && s->dport <= 2195)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0188, priority 188: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00bc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000188) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0189, priority 189: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 9)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1189) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2189 && s->dport <= 2199)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0192, priority 192: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00c000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000192) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0193, priority 193: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 10)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1193) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2193 && s->dport <= 2203)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0196, priority 196: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00c400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000196) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0197, priority 197: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 11)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1197) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2197 && s->dport <= 2207)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0200, priority 200: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00c800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000200) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0201, priority 201: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 12)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1201) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2201 && s->dport <= 2211)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0204, priority 204: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00cc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000204) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0205, priority 205: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 13)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1205) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2205 && s->dport <= 2215)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0208, priority 208: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00d000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000208) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0209, priority 209: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 14)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1209) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2209 && s->dport <= 2219)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0212, priority 212: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00d400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000212) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0213, priority 213: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 15)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1213) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2213 && s->dport <= 2223)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0216, priority 216: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00d800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000216) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0217, priority 217: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 16)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1217) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2217 && s->dport <= 2227)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0220, priority 220: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00dc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000220) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0221, priority 221: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 17)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1221) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2221 && s->dport <= 2231)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0224, priority 224: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00e000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000224) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0225, priority 225: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 18)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1225) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2225 && s->dport <= 2235)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0228, priority 228: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00e400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000228) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0229, priority 229: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 19)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1229) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2229 && s->dport <= 2239)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0232, priority 232: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00e800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000232) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0233, priority 233: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 20)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1233) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2233 && s->dport <= 2243)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0236, priority 236: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00ec00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000236) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0237, priority 237: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 21)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1237) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2237 && s->dport <= 2247)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0240, priority 240: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00f000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000240) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0241, priority 241: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 22)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1241) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2241 && s->dport <= 2251)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0244, priority 244: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00f400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000244) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0245, priority 245: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 23)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1245) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2245 && s->dport <= 2255)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0248, priority 248: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00f800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000248) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0249, priority 249: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 24)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1249) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2249 && s->dport <= 2259)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0252, priority 252: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a00fc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000252) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0253, priority 253: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 25)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1253) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2253 && s->dport <= 2263)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0256, priority 256: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a010000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000256) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0257, priority 257: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 26)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1257) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2257 && s->dport <= 2267)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0260, priority 260: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a010400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000260) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0261, priority 261: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 27)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1261) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2261 && s->dport <= 2271)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0264, priority 264: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a010800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000264) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0265, priority 265: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 28)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1265) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2265 && s->dport <= 2275)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0268, priority 268: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a010c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000268) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0269, priority 269: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 29)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1269) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2269 && s->dport <= 2279)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0272, priority 272: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a011000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000272) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0273, priority 273: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 30)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1273) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2273 && s->dport <= 2283)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0276, priority 276: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a011400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000276) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0277, priority 277: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 31)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1277) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2277 && s->dport <= 2287)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0280, priority 280: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a011800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000280) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0281, priority 281: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 32)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1281) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2281 && s->dport <= 2291)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0284, priority 284: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a011c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000284) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0285, priority 285: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 33)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1285) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2285 && s->dport <= 2295)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0288, priority 288: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a012000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000288) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0289, priority 289: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 34)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1289) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2289 && s->dport <= 2299)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0292, priority 292: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a012400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000292) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0293, priority 293: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 35)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1293) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2293 && s->dport <= 2303)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0296, priority 296: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a012800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000296) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0297, priority 297: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 36)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1297) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2297 && s->dport <= 2307)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0300, priority 300: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a012c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000300) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0301, priority 301: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 37)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1301) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2301 && s->dport <= 2311)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0304, priority 304: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a013000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000304) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0305, priority 305: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 38)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1305) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2305 && s->dport <= 2315)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0308, priority 308: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a013400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000308) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0309, priority 309: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 39)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1309) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2309 && s->dport <= 2319)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0312, priority 312: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a013800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000312) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0313, priority 313: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 40)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1313) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2313 && s->dport <= 2323)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0316, priority 316: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a013c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000316) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0317, priority 317: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 41)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1317) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2317 && s->dport <= 2327)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0320, priority 320: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a014000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000320) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0321, priority 321: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 42)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1321) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2321 && s->dport <= 2331)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0324, priority 324: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a014400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000324) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0325, priority 325: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 43)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1325) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2325 && s->dport <= 2335)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0328, priority 328: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a014800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000328) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0329, priority 329: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 44)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1329) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2329 && s->dport <= 2339)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0332, priority 332: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a014c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000332) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0333, priority 333: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 45)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1333) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2333 && s->dport <= 2343)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0336, priority 336: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a015000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000336) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0337, priority 337: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 46)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1337) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2337 && s->dport <= 2347)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0340, priority 340: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a015400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000340) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0341, priority 341: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 47)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1341) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2341 && s->dport <= 2351)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0344, priority 344: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a015800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000344) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0345, priority 345: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 48)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1345) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2345 && s->dport <= 2355)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0348, priority 348: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a015c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000348) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0349, priority 349: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 49)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1349) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2349 && s->dport <= 2359)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0352, priority 352: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a016000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000352) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0353, priority 353: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 50)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1353) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2353 && s->dport <= 2363)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0356, priority 356: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a016400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000356) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0357, priority 357: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 51)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1357) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2357 && s->dport <= 2367)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0360, priority 360: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a016800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000360) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0361, priority 361: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 52)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1361) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2361 && s->dport <= 2371)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0364, priority 364: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a016c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000364) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0365, priority 365: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 53)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1365) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2365 && s->dport <= 2375)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0368, priority 368: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a017000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000368) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0369, priority 369: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 54)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1369) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2369 && s->dport <= 2379)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0372, priority 372: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a017400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000372) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0373, priority 373: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 55)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1373) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2373 && s->dport <= 2383)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0376, priority 376: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a017800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000376) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0377, priority 377: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 56)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1377) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2377 && s->dport <= 2387)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0380, priority 380: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a017c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000380) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0381, priority 381: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 57)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1381) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2381 && s->dport <= 2391)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0384, priority 384: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a018000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000384) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0385, priority 385: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 58)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1385) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2385 && s->dport <= 2395)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0388, priority 388: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a018400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000388) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0389, priority 389: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 59)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1389) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2389 && s->dport <= 2399)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0392, priority 392: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a018800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000392) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0393, priority 393: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 60)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1393) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2393 && s->dport <= 2403)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0396, priority 396: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a018c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000396) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0397, priority 397: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 61)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1397) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2397 && s->dport <= 2407)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0400, priority 400: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a019000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000400) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0401, priority 401: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 62)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1401) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2401 && s->dport <= 2411)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0404, priority 404: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a019400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000404) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0405, priority 405: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[1] & (1ULL << 63)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1405) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2405 && s->dport <= 2415)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0408, priority 408: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a019800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000408) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0409, priority 409: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 0)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1409) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2409 && s->dport <= 2419)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0412, priority 412: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a019c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000412) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0413, priority 413: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 1)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1413) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2413 && s->dport <= 2423)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0416, priority 416: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01a000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000416) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0417, priority 417: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 2)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1417) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2417 && s->dport <= 2427)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0420, priority 420: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01a400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000420) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0421, priority 421: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 3)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1421) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2421 && s->dport <= 2431)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0424, priority 424: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01a800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000424) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0425, priority 425: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 4)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1425) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2425 && s->dport <= 2435)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0428, priority 428: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01ac00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000428) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0429, priority 429: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 5)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1429) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2429 && s->dport <= 2439)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0432, priority 432: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01b000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000432) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0433, priority 433: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 6)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1433) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2433 && s->dport <= 2443)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0436, priority 436: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01b400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000436) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0437, priority 437: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 7)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1437) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2437 && s->dport <= 2447)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0440, priority 440: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01b800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000440) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0441, priority 441: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 8)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1441) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2441 && s->dport <= 2451)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0444, priority 444: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01bc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000444) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0445, priority 445: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 9)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1445) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2445 && s->dport <= 2455)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0448, priority 448: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01c000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000448) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0449, priority 449: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 10)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1449) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2449 && s->dport <= 2459)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0452, priority 452: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01c400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000452) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0453, priority 453: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 11)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1453) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2453 && s->dport <= 2463)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0456, priority 456: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01c800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000456) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0457, priority 457: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 12)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1457) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2457 && s->dport <= 2467)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0460, priority 460: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01cc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000460) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0461, priority 461: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 13)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1461) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2461 && s->dport <= 2471)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0464, priority 464: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01d000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000464) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0465, priority 465: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 14)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1465) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2465 && s->dport <= 2475)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0468, priority 468: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01d400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000468) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0469, priority 469: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 15)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1469) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2469 && s->dport <= 2479)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0472, priority 472: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01d800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000472) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0473, priority 473: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 16)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1473) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2473 && s->dport <= 2483)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0476, priority 476: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01dc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000476) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0477, priority 477: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 17)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1477) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2477 && s->dport <= 2487)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0480, priority 480: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01e000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000480) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0481, priority 481: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 18)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1481) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2481 && s->dport <= 2491)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0484, priority 484: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01e400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000484) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0485, priority 485: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 19)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1485) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2485 && s->dport <= 2495)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0488, priority 488: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01e800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000488) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0489, priority 489: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 20)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1489) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2489 && s->dport <= 2499)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0492, priority 492: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01ec00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000492) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0493, priority 493: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 21)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1493) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2493 && s->dport <= 2503)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0496, priority 496: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01f000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000496) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0497, priority 497: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 22)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1497) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2497 && s->dport <= 2507)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0500, priority 500: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01f400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000500) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0501, priority 501: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 23)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1501) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2501 && s->dport <= 2511)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0504, priority 504: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01f800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000504) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0505, priority 505: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 24)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1505) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2505 && s->dport <= 2515)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0508, priority 508: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a01fc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000508) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0509, priority 509: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 25)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1509) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2509 && s->dport <= 2519)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0512, priority 512: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a020000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000512) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0513, priority 513: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 26)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1513) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2513 && s->dport <= 2523)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0516, priority 516: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a020400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000516) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0517, priority 517: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 27)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1517) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2517 && s->dport <= 2527)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0520, priority 520: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a020800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000520) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0521, priority 521: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 28)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1521) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2521 && s->dport <= 2531)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0524, priority 524: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a020c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000524) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0525, priority 525: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 29)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1525) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2525 && s->dport <= 2535)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0528, priority 528: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a021000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000528) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0529, priority 529: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 30)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1529) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2529 && s->dport <= 2539)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0532, priority 532: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a021400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000532) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0533, priority 533: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 31)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1533) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2533 && s->dport <= 2543)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0536, priority 536: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a021800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000536) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0537, priority 537: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 32)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1537) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2537 && s->dport <= 2547)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0540, priority 540: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a021c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000540) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0541, priority 541: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 33)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1541) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2541 && s->dport <= 2551)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0544, priority 544: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a022000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000544) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0545, priority 545: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 34)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1545) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2545 && s->dport <= 2555)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0548, priority 548: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a022400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000548) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0549, priority 549: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 35)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1549) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2549 && s->dport <= 2559)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0552, priority 552: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a022800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000552) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0553, priority 553: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 36)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1553) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2553 && s->dport <= 2563)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0556, priority 556: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a022c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000556) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0557, priority 557: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 37)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1557) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2557 && s->dport <= 2567)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0560, priority 560: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a023000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000560) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0561, priority 561: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 38)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1561) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2561 && s->dport <= 2571)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0564, priority 564: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a023400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000564) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0565, priority 565: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 39)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1565) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2565 && s->dport <= 2575)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0568, priority 568: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a023800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000568) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0569, priority 569: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 40)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1569) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2569 && s->dport <= 2579)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0572, priority 572: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a023c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000572) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0573, priority 573: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 41)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1573) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2573 && s->dport <= 2583)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0576, priority 576: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a024000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000576) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0577, priority 577: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 42)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1577) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2577 && s->dport <= 2587)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0580, priority 580: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a024400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000580) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0581, priority 581: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 43)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1581) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2581 && s->dport <= 2591)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0584, priority 584: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a024800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000584) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0585, priority 585: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 44)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1585) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2585 && s->dport <= 2595)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0588, priority 588: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a024c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000588) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0589, priority 589: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 45)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1589) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2589 && s->dport <= 2599)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0592, priority 592: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a025000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000592) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0593, priority 593: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 46)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1593) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2593 && s->dport <= 2603)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0596, priority 596: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a025400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000596) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0597, priority 597: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 47)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1597) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2597 && s->dport <= 2607)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0600, priority 600: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a025800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000600) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0601, priority 601: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 48)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1601) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2601 && s->dport <= 2611)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0604, priority 604: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a025c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000604) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0605, priority 605: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 49)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1605) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2605 && s->dport <= 2615)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0608, priority 608: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a026000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000608) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0609, priority 609: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 50)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1609) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2609 && s->dport <= 2619)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0612, priority 612: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a026400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000612) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0613, priority 613: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 51)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1613) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2613 && s->dport <= 2623)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0616, priority 616: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a026800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000616) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0617, priority 617: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 52)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1617) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2617 && s->dport <= 2627)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0620, priority 620: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a026c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000620) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0621, priority 621: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 53)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1621) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2621 && s->dport <= 2631)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0624, priority 624: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a027000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000624) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0625, priority 625: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 54)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1625) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2625 && s->dport <= 2635)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0628, priority 628: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a027400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000628) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0629, priority 629: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 55)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1629) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2629 && s->dport <= 2639)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0632, priority 632: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a027800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000632) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0633, priority 633: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 56)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1633) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2633 && s->dport <= 2643)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0636, priority 636: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a027c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000636) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0637, priority 637: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 57)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1637) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2637 && s->dport <= 2647)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0640, priority 640: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a028000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000640) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0641, priority 641: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 58)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1641) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2641 && s->dport <= 2651)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0644, priority 644: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a028400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000644) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0645, priority 645: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 59)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1645) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2645 && s->dport <= 2655)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0648, priority 648: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a028800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000648) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0649, priority 649: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 60)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1649) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2649 && s->dport <= 2659)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0652, priority 652: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a028c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000652) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0653, priority 653: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 61)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1653) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2653 && s->dport <= 2663)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0656, priority 656: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a029000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000656) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0657, priority 657: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 62)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1657) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2657 && s->dport <= 2667)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0660, priority 660: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a029400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000660) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0661, priority 661: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[2] & (1ULL << 63)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1661) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2661 && s->dport <= 2671)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0664, priority 664: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a029800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000664) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0665, priority 665: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 0)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1665) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2665 && s->dport <= 2675)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0668, priority 668: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a029c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000668) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0669, priority 669: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 1)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1669) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2669 && s->dport <= 2679)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0672, priority 672: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02a000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000672) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0673, priority 673: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 2)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1673) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2673 && s->dport <= 2683)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0676, priority 676: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02a400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000676) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0677, priority 677: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 3)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1677) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2677 && s->dport <= 2687)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0680, priority 680: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02a800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000680) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0681, priority 681: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 4)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1681) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2681 && s->dport <= 2691)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0684, priority 684: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02ac00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000684) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0685, priority 685: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 5)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1685) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2685 && s->dport <= 2695)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0688, priority 688: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02b000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000688) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0689, priority 689: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 6)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1689) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2689 && s->dport <= 2699)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0692, priority 692: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02b400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000692) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0693, priority 693: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 7)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1693) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2693 && s->dport <= 2703)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0696, priority 696: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02b800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000696) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0697, priority 697: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 8)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1697) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2697 && s->dport <= 2707)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0700, priority 700: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02bc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000700) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0701, priority 701: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 9)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1701) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2701 && s->dport <= 2711)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0704, priority 704: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02c000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000704) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0705, priority 705: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 10)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1705) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2705 && s->dport <= 2715)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0708, priority 708: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02c400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000708) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0709, priority 709: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 11)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1709) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2709 && s->dport <= 2719)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0712, priority 712: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02c800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000712) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0713, priority 713: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 12)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1713) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2713 && s->dport <= 2723)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0716, priority 716: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02cc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000716) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0717, priority 717: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 13)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1717) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2717 && s->dport <= 2727)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0720, priority 720: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02d000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000720) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0721, priority 721: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 14)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1721) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2721 && s->dport <= 2731)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0724, priority 724: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02d400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000724) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0725, priority 725: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 15)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1725) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2725 && s->dport <= 2735)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0728, priority 728: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02d800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000728) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0729, priority 729: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 16)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1729) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2729 && s->dport <= 2739)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0732, priority 732: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02dc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000732) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0733, priority 733: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 17)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1733) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2733 && s->dport <= 2743)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0736, priority 736: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02e000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000736) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0737, priority 737: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 18)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1737) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2737 && s->dport <= 2747)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0740, priority 740: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02e400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000740) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0741, priority 741: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 19)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1741) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2741 && s->dport <= 2751)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0744, priority 744: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02e800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000744) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0745, priority 745: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 20)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1745) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2745 && s->dport <= 2755)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0748, priority 748: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02ec00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000748) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0749, priority 749: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 21)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1749) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2749 && s->dport <= 2759)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0752, priority 752: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02f000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000752) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0753, priority 753: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 22)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1753) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2753 && s->dport <= 2763)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0756, priority 756: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02f400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000756) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0757, priority 757: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 23)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1757) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2757 && s->dport <= 2767)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0760, priority 760: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02f800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000760) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0761, priority 761: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 24)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1761) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2761 && s->dport <= 2771)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0764, priority 764: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a02fc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000764) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0765, priority 765: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 25)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1765) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2765 && s->dport <= 2775)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0768, priority 768: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a030000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000768) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0769, priority 769: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 26)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1769) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2769 && s->dport <= 2779)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0772, priority 772: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a030400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000772) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0773, priority 773: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 27)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1773) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2773 && s->dport <= 2783)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0776, priority 776: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a030800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000776) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0777, priority 777: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 28)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1777) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2777 && s->dport <= 2787)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0780, priority 780: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a030c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000780) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0781, priority 781: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 29)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1781) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2781 && s->dport <= 2791)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0784, priority 784: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a031000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000784) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0785, priority 785: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 30)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1785) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2785 && s->dport <= 2795)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0788, priority 788: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a031400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000788) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0789, priority 789: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 31)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1789) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2789 && s->dport <= 2799)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0792, priority 792: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a031800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000792) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0793, priority 793: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 32)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1793) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2793 && s->dport <= 2803)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0796, priority 796: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a031c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000796) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0797, priority 797: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 33)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1797) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2797 && s->dport <= 2807)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0800, priority 800: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a032000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000800) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0801, priority 801: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 34)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1801) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2801 && s->dport <= 2811)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0804, priority 804: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a032400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000804) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0805, priority 805: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 35)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1805) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2805 && s->dport <= 2815)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0808, priority 808: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a032800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000808) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0809, priority 809: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 36)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1809) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2809 && s->dport <= 2819)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0812, priority 812: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a032c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000812) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0813, priority 813: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 37)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1813) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2813 && s->dport <= 2823)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0816, priority 816: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a033000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000816) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0817, priority 817: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 38)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1817) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2817 && s->dport <= 2827)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0820, priority 820: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a033400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000820) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0821, priority 821: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 39)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1821) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2821 && s->dport <= 2831)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0824, priority 824: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a033800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000824) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0825, priority 825: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 40)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1825) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2825 && s->dport <= 2835)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0828, priority 828: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a033c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000828) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0829, priority 829: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 41)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1829) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2829 && s->dport <= 2839)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0832, priority 832: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a034000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000832) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0833, priority 833: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 42)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1833) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2833 && s->dport <= 2843)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0836, priority 836: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a034400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000836) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0837, priority 837: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 43)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1837) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2837 && s->dport <= 2847)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0840, priority 840: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a034800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000840) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0841, priority 841: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 44)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1841) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2841 && s->dport <= 2851)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0844, priority 844: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a034c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000844) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0845, priority 845: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 45)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1845) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2845 && s->dport <= 2855)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0848, priority 848: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a035000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000848) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0849, priority 849: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 46)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1849) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2849 && s->dport <= 2859)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0852, priority 852: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a035400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000852) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0853, priority 853: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 47)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1853) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2853 && s->dport <= 2863)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0856, priority 856: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a035800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000856) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0857, priority 857: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 48)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1857) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2857 && s->dport <= 2867)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0860, priority 860: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a035c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000860) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0861, priority 861: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 49)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1861) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2861 && s->dport <= 2871)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0864, priority 864: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a036000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000864) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0865, priority 865: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 50)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1865) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2865 && s->dport <= 2875)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0868, priority 868: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a036400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000868) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0869, priority 869: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 51)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1869) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2869 && s->dport <= 2879)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0872, priority 872: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a036800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000872) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0873, priority 873: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 52)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1873) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2873 && s->dport <= 2883)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0876, priority 876: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a036c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000876) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0877, priority 877: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 53)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1877) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2877 && s->dport <= 2887)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0880, priority 880: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a037000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000880) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0881, priority 881: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 54)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1881) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2881 && s->dport <= 2891)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0884, priority 884: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a037400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000884) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0885, priority 885: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 55)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1885) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2885 && s->dport <= 2895)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0888, priority 888: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a037800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000888) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0889, priority 889: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 56)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1889) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2889 && s->dport <= 2899)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0892, priority 892: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a037c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000892) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0893, priority 893: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 57)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1893) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2893 && s->dport <= 2903)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0896, priority 896: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a038000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000896) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0897, priority 897: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 58)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1897) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2897 && s->dport <= 2907)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0900, priority 900: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a038400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000900) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0901, priority 901: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 59)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1901) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2901 && s->dport <= 2911)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0904, priority 904: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a038800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000904) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0905, priority 905: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 60)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1905) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2905 && s->dport <= 2915)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0908, priority 908: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a038c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000908) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0909, priority 909: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 61)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1909) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2909 && s->dport <= 2919)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0912, priority 912: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a039000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000912) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0913, priority 913: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 62)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1913) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2913 && s->dport <= 2923)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0916, priority 916: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a039400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000916) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0917, priority 917: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[3] & (1ULL << 63)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1917) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2917 && s->dport <= 2927)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0920, priority 920: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a039800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000920) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0921, priority 921: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 0)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1921) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2921 && s->dport <= 2931)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0924, priority 924: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a039c00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000924) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0925, priority 925: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 1)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1925) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2925 && s->dport <= 2935)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0928, priority 928: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03a000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000928) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0929, priority 929: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 2)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1929) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2929 && s->dport <= 2939)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0932, priority 932: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03a400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000932) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0933, priority 933: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 3)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1933) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2933 && s->dport <= 2943)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0936, priority 936: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03a800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000936) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0937, priority 937: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 4)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1937) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2937 && s->dport <= 2947)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0940, priority 940: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03ac00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000940) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0941, priority 941: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 5)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1941) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2941 && s->dport <= 2951)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0944, priority 944: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03b000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000944) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0945, priority 945: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 6)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1945) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2945 && s->dport <= 2955)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0948, priority 948: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03b400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000948) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0949, priority 949: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 7)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1949) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2949 && s->dport <= 2959)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0952, priority 952: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03b800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000952) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0953, priority 953: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 8)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1953) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2953 && s->dport <= 2963)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0956, priority 956: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03bc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000956) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0957, priority 957: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 9)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1957) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2957 && s->dport <= 2967)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0960, priority 960: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03c000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000960) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0961, priority 961: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 10)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1961) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2961 && s->dport <= 2971)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0964, priority 964: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03c400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000964) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0965, priority 965: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 11)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1965) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2965 && s->dport <= 2975)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0968, priority 968: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03c800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000968) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0969, priority 969: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 12)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1969) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2969 && s->dport <= 2979)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0972, priority 972: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03cc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000972) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0973, priority 973: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 13)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1973) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2973 && s->dport <= 2983)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0976, priority 976: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03d000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000976) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0977, priority 977: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 14)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1977) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2977 && s->dport <= 2987)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0980, priority 980: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03d400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000980) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0981, priority 981: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 15)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1981) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2981 && s->dport <= 2991)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0984, priority 984: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03d800)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000984) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0985, priority 985: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 16)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1985) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2985 && s->dport <= 2995)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0988, priority 988: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03dc00)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000988) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0989, priority 989: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 17)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1989) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2989 && s->dport <= 2999)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0992, priority 992: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03e000)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000992) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0993, priority 993: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 18)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1993) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2993 && s->dport <= 3003)))
+		return KPR_BASELINE_ALLOW;
+	/* rule-0996, priority 996: Deny */
+	if (((s->family == 4 && (s->peer_addr[0] & bpf_htonl(0xffffff00)) == bpf_htonl(0x0a03e400)) ||
+	     (s->family == 6 && s->peer_addr[0] == bpf_htonl(0xfd000996) && s->peer_addr[1] == bpf_htonl(0x00000000))))
+		return KPR_BASELINE_DENY;
+	/* rule-0997, priority 997: Allow */
+	if ((local_matches[0] & (1ULL << 0)) &&
+	    (peer_matches[4] & (1ULL << 19)) &&
+	    ((s->proto == IPPROTO_TCP && s->dport == 1997) ||
+	     (s->proto == IPPROTO_UDP && s->dport >= 2997 && s->dport <= 3007)))
+		return KPR_BASELINE_ALLOW;
 	return KPR_BASELINE_PASS;
 }
 
