@@ -7,8 +7,10 @@
 // model and the observed matrix must equal the reference's; and policies
 // change under established TCP connections and UDP flows.
 #include <memory>
+#include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -177,6 +179,19 @@ class PolicyEnvironment {
         EXPECT_EQ(sync_field(synced, "problems"), 0) << synced;
     }
 
+    // The data path's drop counters by reason, from `kpr-agent show`'s
+    // "drops <reason>: <packets> (...)" lines.
+    std::map<std::string, long> drops() const {
+        std::map<std::string, long> out;
+        std::istringstream lines(agent_.show());
+        for (std::string line; std::getline(lines, line);)
+            if (line.starts_with("drops ")) {
+                const auto colon = line.find(':');
+                out[line.substr(6, colon - 6)] = std::stol(line.substr(colon + 1));
+            }
+        return out;
+    }
+
     // The matrix against the reference's verdicts on the same objects.
     MatrixCheck check(const std::string& policies) const {
         return check_matrix(cluster_, cluster_.input(policies));
@@ -218,24 +233,49 @@ class PolicyMatrix : public ::testing::TestWithParam<MatrixCase> {
     PolicyEnvironment* environment_ = nullptr;
 };
 
+// How much each drop counter grew from before to after.
+std::map<std::string, long> drops_between(const std::map<std::string, long>& before,
+                                          const std::map<std::string, long>& after) {
+    std::map<std::string, long> grown;
+    for (const auto& [reason, packets] : after)
+        grown[reason] = packets - (before.contains(reason) ? before.at(reason) : 0);
+    return grown;
+}
+
 TEST_P(PolicyMatrix, ObservedEqualsExpected) {
     const MatrixCase& c = GetParam();
     ModelCluster& cluster = environment_->cluster();
     cluster.reset_labels();
     c.relabel(cluster);
     const std::string policies = c.policies(cluster);
+    const auto drops_before = environment_->drops();
     environment_->apply(policies);
     const MatrixCheck check = environment_->check(policies);
     EXPECT_EQ(check.mismatches, 0u) << c.name << ":\n" << check.report;
+
+    // The model's traffic is well formed: every packet the data path drops,
+    // it drops for policy, and a case with denies counts some.
+    const auto dropped = drops_between(drops_before, environment_->drops());
+    ASSERT_TRUE(dropped.contains("policy_denied_ingress") && dropped.contains("policy_denied_egress"))
+        << "kpr-agent show lists no policy drop counters";
+    for (const auto& [reason, packets] : dropped) {
+        if (!reason.starts_with("policy_")) {
+            EXPECT_EQ(packets, 0) << reason;
+        }
+    }
+    if (check.expected_denied > 0) {
+        EXPECT_GT(dropped.at("policy_denied_ingress") + dropped.at("policy_denied_egress"), 0);
+    }
     // Each case both allows and denies between pods, so a data path that
     // does either everywhere fails it; but for these two, which allow every
     // pod (AllowFromAllNamespaces denies only addresses that are no pod's).
     const std::set<std::string> allow_every_pod = {"NoPolicy", "AllowFromAllNamespaces"};
     EXPECT_GT(check.expected_allowed, 0u);
-    if (allow_every_pod.contains(c.name))
+    if (allow_every_pod.contains(c.name)) {
         EXPECT_EQ(check.expected_denied, 0u);
-    else
+    } else {
         EXPECT_GT(check.expected_denied, 0u);
+    }
     if (check.confirmed_late > 0)
         std::cerr << c.name << ": " << check.confirmed_late
                   << " expected allows passed only on the confirming round\n";
@@ -291,9 +331,13 @@ TEST_F(PolicyChange, AllowRemovedStopsEstablishedFlowsAndAddedBackRestoresThem) 
     for (Flow* flow : {&y_tcp, &y_udp, &z_tcp, &z_udp})
         EXPECT_EQ(flow->ping(), "pong x/a") << flow->what() << ", before the change";
 
+    const auto drops_before = environment_->drops();
     environment_->apply(x_a_from_z);
     EXPECT_EQ(y_tcp.ping(), "error ETIMEDOUT") << y_tcp.what() << ", its allow removed";
     EXPECT_EQ(y_udp.ping(), "error ETIMEDOUT") << y_udp.what() << ", its allow removed";
+    // Their conntrack entries were decided again under the new revision and
+    // refused: the first packet of each is a revoked connection.
+    EXPECT_GT(drops_between(drops_before, environment_->drops())["policy_revoked"], 0);
     EXPECT_EQ(z_tcp.ping(), "pong x/a") << z_tcp.what() << ", still allowed";
     EXPECT_EQ(z_udp.ping(), "pong x/a") << z_udp.what() << ", still allowed";
     expect_matrix(x_a_from_z);
