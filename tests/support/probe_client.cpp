@@ -1,8 +1,11 @@
 // kpr-test-client: the client side of the kernel tests. It joins a test's
 // cgroup (so cgroup BPF programs apply to it) and a pod's network namespace,
 // then connects or sends the way an application would and prints what it saw
-// as "key value..." lines. Every socket operation gives up after two seconds,
-// so a broken datapath shows up as an error line, never as a hung test.
+// as "key value..." lines. Every socket operation gives up after a timeout
+// (two seconds unless --timeout-ms says otherwise), so a broken or denying
+// datapath shows up as an error line, never as a hung test. The reach mode
+// probes many targets at once, one thread each, so a whole row of a policy
+// matrix costs one timeout rather than one per denied target.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,7 +25,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -34,7 +39,8 @@ namespace {
 using kpr::testbed::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto operation_timeout = std::chrono::seconds(2);
+// Set once from --timeout-ms before any socket is opened.
+std::chrono::milliseconds operation_timeout{2000};
 constexpr int exit_usage = 2;
 constexpr int exit_setup_failed = 1;
 
@@ -331,8 +337,11 @@ int run_udp_connected(const Target& target, int count) {
     return 0;
 }
 
-int run_hold(const Target& target) {
-    Socket socket(target.family, SOCK_STREAM);
+// One long-lived connection (TCP) or connected socket (UDP), pinged on
+// command: each ping is one request and its answer on the same flow.
+int run_hold(const Target& target, const std::string& protocol) {
+    const bool tcp = protocol == "tcp";
+    Socket socket(target.family, tcp ? SOCK_STREAM : SOCK_DGRAM);
     Failure failure = socket.open_failure();
     if (!failure)
         failure = socket.connect(target);
@@ -352,9 +361,10 @@ int run_hold(const Target& target) {
             return exit_usage;
         }
         std::string name;
+        std::string source;
         Failure ping = socket.send("ping\n");
         if (!ping)
-            ping = socket.read_line(name);
+            ping = tcp ? socket.read_line(name) : socket.receive(name, source);
         if (!ping)
             ping = socket.peer(peer);
         if (ping)
@@ -365,11 +375,10 @@ int run_hold(const Target& target) {
     return 0;
 }
 
-int run_connect_once(const Target& target, const std::string& protocol) {
-    const auto start = Clock::now();
-    const bool tcp = protocol == "tcp";
+// One connection (TCP) or connected socket (UDP), one request and its
+// answer: the name of the server that replied.
+Failure exchange_once(const Target& target, bool tcp, std::string& name) {
     Socket socket(target.family, tcp ? SOCK_STREAM : SOCK_DGRAM);
-    std::string name;
     std::string source;
     Failure failure = socket.open_failure();
     if (!failure)
@@ -378,13 +387,70 @@ int run_connect_once(const Target& target, const std::string& protocol) {
         failure = socket.send("hello\n");
     if (!failure)
         failure = tcp ? socket.read_line(name) : socket.receive(name, source);
-    if (failure) {
+    return failure;
+}
+
+int run_connect_once(const Target& target, const std::string& protocol) {
+    const auto start = Clock::now();
+    std::string name;
+    if (const Failure failure = exchange_once(target, protocol == "tcp", name)) {
         const auto elapsed =
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
         fmt::print("error {} elapsed_ms={}\n", *failure, elapsed.count());
     } else {
         fmt::print("ok {}\n", name);
     }
+    return 0;
+}
+
+// A target of the reach mode, as given: "tcp,10.244.0.11,80".
+struct ReachTarget {
+    std::string text;
+    bool tcp;
+    Target target;
+};
+
+std::optional<ReachTarget> parse_reach_target(const std::string& text) {
+    const auto first = text.find(',');
+    const auto second = text.rfind(',');
+    if (first == std::string::npos || second == first)
+        return std::nullopt;
+    const std::string protocol = text.substr(0, first);
+    if (protocol != "tcp" && protocol != "udp")
+        return std::nullopt;
+    unsigned port = 0;
+    try {
+        std::size_t used = 0;
+        port = static_cast<unsigned>(std::stoul(text.substr(second + 1), &used));
+        if (used != text.size() - second - 1 || port == 0 || port > 65535)
+            return std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    auto target = parse_target(text.substr(first + 1, second - first - 1),
+                               static_cast<std::uint16_t>(port), false);
+    if (!target)
+        return std::nullopt;
+    return ReachTarget{text, protocol == "tcp", *target};
+}
+
+// Every target at once, one thread each; one line per target, in the order
+// given: "reach <target> ok <server name>" or "reach <target> error <errno name>".
+int run_reach(const std::vector<ReachTarget>& targets) {
+    std::vector<std::string> outcomes(targets.size());
+    {
+        std::vector<std::jthread> probes;
+        probes.reserve(targets.size());
+        for (std::size_t i = 0; i < targets.size(); ++i)
+            probes.emplace_back([&targets, &outcomes, i] {
+                std::string name;
+                const Failure failure = exchange_once(targets[i].target, targets[i].tcp, name);
+                outcomes[i] = failure ? "error " + *failure : "ok " + name;
+            });
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        fmt::print("reach {} {}\n", targets[i].text, outcomes[i]);
+    fmt::print("done\n");
     return 0;
 }
 
@@ -434,11 +500,17 @@ int run_client(int argc, char** argv) {
     app.add_option("--netns", netns, "network namespace file to enter (/var/run/netns/NAME)")
         ->check(CLI::ExistingFile);
 
+    int timeout_ms = 2000;
+    app.add_option("--timeout-ms", timeout_ms,
+                   "how long each socket operation may wait (default 2000)")
+        ->check(CLI::Range(1, 60000));
+
     std::string to;
     std::uint16_t port = 0;
     int count = 1;
     bool v4mapped = false;
     std::string protocol = "tcp";
+    std::vector<std::string> reach_texts;
     auto add_mode = [&](const char* name, const char* description) {
         CLI::App* mode = app.add_subcommand(name, description);
         mode->add_option("--to", to, "destination address (IPv4 or IPv6)")->required();
@@ -452,6 +524,9 @@ int run_client(int argc, char** argv) {
         mode->add_flag("--v4mapped", v4mapped,
                        "use an AF_INET6 socket and the IPv4 address as ::ffff:a.b.c.d");
     };
+    auto add_protocol = [&](CLI::App* mode) {
+        mode->add_option("--proto", protocol, "tcp or udp")->check(CLI::IsMember({"tcp", "udp"}));
+    };
     CLI::App* tcp = add_mode("tcp", "sequential connections, one request each");
     add_count(tcp);
     add_v4mapped(tcp);
@@ -461,19 +536,40 @@ int run_client(int argc, char** argv) {
     CLI::App* udp_connected = add_mode("udp-connected", "datagrams from one connected socket");
     add_count(udp_connected);
     add_v4mapped(udp_connected);
-    CLI::App* hold = add_mode("hold", "one connection; stdin commands: ping, quit");
+    CLI::App* hold = add_mode("hold", "one connection (or connected UDP socket); stdin commands: "
+                                      "ping, quit");
+    add_protocol(hold);
     add_v4mapped(hold);
     CLI::App* connect_once = add_mode("connect-once", "one connection and one request");
-    connect_once->add_option("--proto", protocol, "tcp or udp")
-        ->check(CLI::IsMember({"tcp", "udp"}));
+    add_protocol(connect_once);
     add_v4mapped(connect_once);
+    CLI::App* reach = app.add_subcommand("reach", "one request to each target, all at once");
+    reach->add_option("--target", reach_texts, "PROTO,ADDRESS,PORT (tcp or udp); repeatable")
+        ->required();
     CLI11_PARSE(app, argc, argv);
+    operation_timeout = std::chrono::milliseconds(timeout_ms);
 
-    const auto target = parse_target(to, port, v4mapped);
-    if (!target) {
-        fmt::print(stderr, "kpr-test-client: --to {}: not an {} address\n", to,
-                   v4mapped ? "IPv4" : "IPv4 or IPv6");
-        return exit_usage;
+    std::vector<ReachTarget> targets;
+    if (*reach) {
+        for (const std::string& text : reach_texts) {
+            auto target = parse_reach_target(text);
+            if (!target) {
+                fmt::print(stderr,
+                           "kpr-test-client: --target {}: expected tcp|udp,ADDRESS,PORT with an "
+                           "IPv4 or IPv6 address and a port 1-65535\n",
+                           text);
+                return exit_usage;
+            }
+            targets.push_back(std::move(*target));
+        }
+    } else {
+        const auto target = parse_target(to, port, v4mapped);
+        if (!target) {
+            fmt::print(stderr, "kpr-test-client: --to {}: not an {} address\n", to,
+                       v4mapped ? "IPv4" : "IPv4 or IPv6");
+            return exit_usage;
+        }
+        targets.push_back({to, protocol == "tcp", *target});
     }
     if (!cgroup.empty() && !join_cgroup(cgroup))
         return exit_setup_failed;
@@ -484,23 +580,28 @@ int run_client(int argc, char** argv) {
     if (!netns.empty() && !join_network_namespace(netns))
         return exit_setup_failed;
     const auto running_in = current_network_namespace();
-    if (!is_loopback(*target) && (!started_in || !running_in || *started_in == *running_in)) {
-        fmt::print(stderr,
-                   "kpr-test-client: refusing to send to {} from the network namespace it "
-                   "started in; pass --netns with a test's namespace\n",
-                   to);
-        return exit_usage;
-    }
+    const bool moved = started_in && running_in && *started_in != *running_in;
+    for (const ReachTarget& target : targets)
+        if (!is_loopback(target.target) && !moved) {
+            fmt::print(stderr,
+                       "kpr-test-client: refusing to send to {} from the network namespace it "
+                       "started in; pass --netns with a test's namespace\n",
+                       target.text);
+            return exit_usage;
+        }
 
+    if (*reach)
+        return run_reach(targets);
+    const Target& target = targets.front().target;
     if (*tcp)
-        return run_tcp(*target, count);
+        return run_tcp(target, count);
     if (*udp)
-        return run_udp(*target, count);
+        return run_udp(target, count);
     if (*udp_connected)
-        return run_udp_connected(*target, count);
+        return run_udp_connected(target, count);
     if (*hold)
-        return run_hold(*target);
-    return run_connect_once(*target, protocol);
+        return run_hold(target, protocol);
+    return run_connect_once(target, protocol);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
-// The probes' command lines and the parser of the client's report.
+// The probes' command lines and the parsers of the client's reports.
 #include "testbed/probe.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 #include <sstream>
@@ -69,6 +70,60 @@ ProbeReport parse_probe_report(std::string_view output) {
                 fmt::format("unexpected line \"{}\" in probe output:\n{}", line, output));
     }
     return report;
+}
+
+std::string ReachProbe::str() const {
+    return fmt::format("{},{},{}", protocol, address, port);
+}
+
+std::vector<std::string> reach_mode(const std::vector<ReachProbe>& probes,
+                                    std::chrono::milliseconds timeout) {
+    std::vector<std::string> mode{"reach", "--timeout-ms", std::to_string(timeout.count())};
+    for (const ReachProbe& probe : probes) {
+        mode.emplace_back("--target");
+        mode.push_back(probe.str());
+    }
+    return mode;
+}
+
+std::vector<ReachOutcome> read_reach_report(Process& client, const std::vector<ReachProbe>& probes,
+                                            std::chrono::milliseconds timeout) {
+    // A probe waits at most two operations (connect, then the answer); the
+    // slack covers starting the process and its threads on a busy machine.
+    const auto deadline = std::chrono::steady_clock::now() + 2 * timeout + std::chrono::seconds(10);
+    std::string seen;
+    auto next_line = [&]() {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        auto line = client.read_line(std::max(left, std::chrono::milliseconds(0)));
+        if (!line)
+            throw std::runtime_error(fmt::format("{}: the reach report ended early:\n{}",
+                                                 client.command(), seen));
+        seen += *line + "\n";
+        return *line;
+    };
+    std::vector<ReachOutcome> outcomes;
+    for (const ReachProbe& probe : probes) {
+        const std::string line = next_line();
+        std::istringstream fields(line);
+        std::string key, target, verdict;
+        ReachOutcome outcome;
+        fields >> key >> target >> verdict >> outcome.detail;
+        if (key != "reach" || target != probe.str() || (verdict != "ok" && verdict != "error") ||
+            outcome.detail.empty())
+            throw std::runtime_error(fmt::format("{}: expected \"reach {} ok|error ...\", got "
+                                                 "\"{}\" in:\n{}",
+                                                 client.command(), probe.str(), line, seen));
+        outcome.reached = verdict == "ok";
+        outcomes.push_back(std::move(outcome));
+    }
+    if (const std::string line = next_line(); line != "done")
+        throw std::runtime_error(fmt::format("{}: expected \"done\", got \"{}\" in:\n{}",
+                                             client.command(), line, seen));
+    if (const int status = client.wait(std::chrono::seconds(5)); status != 0)
+        throw std::runtime_error(
+            fmt::format("{}: exited with status {} after:\n{}", client.command(), status, seen));
+    return outcomes;
 }
 
 ProbeClient::ProbeClient(const NetNs& ns) : netns_path_(ns.path()) {}

@@ -1,7 +1,9 @@
 // Driving the probe programs from a test: starting kpr-test-server in a pod,
-// running kpr-test-client in a pod (and a cgroup), and reading its report.
+// running kpr-test-client in a pod (and a cgroup), and reading its reports:
+// the aggregated modes' counts and the reach mode's one outcome per target.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -37,6 +39,33 @@ struct ProbeReport {
 
 // Parses the client's output; throws std::runtime_error on a line it does not know.
 ProbeReport parse_probe_report(std::string_view output);
+
+// One request of kpr-test-client's reach mode: a TCP connection or a
+// connected UDP socket to address:port, one line or datagram, one answer.
+struct ReachProbe {
+    std::string protocol; // "tcp" or "udp"
+    std::string address;  // IPv4 or IPv6, without brackets
+    std::uint16_t port;
+
+    // As the client takes and prints it: "tcp,10.244.0.11,80".
+    std::string str() const;
+};
+
+struct ReachOutcome {
+    bool reached = false; // a server answered
+    std::string detail;   // the answering server's name, or the errno name (ETIMEDOUT, ...)
+};
+
+// The reach mode's arguments: every probe at once, each socket operation
+// giving up after timeout.
+std::vector<std::string> reach_mode(const std::vector<ReachProbe>& probes,
+                                    std::chrono::milliseconds timeout);
+
+// Reads a running reach client's report and collects its exit: one outcome
+// per probe, in order. Throws std::runtime_error (with the output so far)
+// when a line is missing, out of order or malformed, or the client hangs.
+std::vector<ReachOutcome> read_reach_report(Process& client, const std::vector<ReachProbe>& probes,
+                                            std::chrono::milliseconds timeout);
 
 // kpr-test-client run inside a network namespace and, optionally, a cgroup.
 class ProbeClient {

@@ -1,10 +1,11 @@
-// Test support for the policy compiler: a direct implementation of the
-// Kubernetes NetworkPolicy rules (does the cluster allow this packet?),
-// written from the API documentation and sharing nothing with the compiler
-// but the typed objects, and a harness that checks the compiler's output —
-// through the datapath's lookup sequence (policy_lookup.hpp) — against it on
-// every pair of addresses, printing expected and observed reachability
-// tables when they differ.
+// Test support for NetworkPolicy, shared by the compiler's unit tests and
+// the kernel policy matrix: a direct implementation of the Kubernetes
+// NetworkPolicy rules (does the cluster allow this packet?), written from
+// the API documentation and sharing nothing with the compiler but the typed
+// objects, and a harness that checks the compiler's output — through the
+// datapath's lookup sequence (policy_lookup.hpp) — against it on every pair
+// of addresses, printing expected and observed reachability tables when
+// they differ.
 #pragma once
 
 #include <cstdint>
