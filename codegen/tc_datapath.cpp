@@ -36,10 +36,12 @@ std::string constants(const schema::ClusterSchema& schema) {
                            static_cast<std::uint32_t>(r.reason), r.meaning);
     out += "};\n\n";
     out += fmt::format("#define KPR_CT_NEW {}\n#define KPR_CT_ESTABLISHED {}\n"
-                       "#define KPR_CT_CLOSING {}\n#define KPR_CT_REPLY_SEEN {}\n",
+                       "#define KPR_CT_CLOSING {}\n#define KPR_CT_REVOKED {}\n"
+                       "#define KPR_CT_REPLY_SEEN {}\n",
                        static_cast<int>(layout::ConntrackState::new_connection),
                        static_cast<int>(layout::ConntrackState::established),
                        static_cast<int>(layout::ConntrackState::closing),
+                       static_cast<int>(layout::ConntrackState::revoked),
                        layout::conntrack_reply_seen);
     out += fmt::format("#define KPR_ENDPOINT_INGRESS_ENFORCED {}\n"
                        "#define KPR_ENDPOINT_EGRESS_ENFORCED {}\n\n",

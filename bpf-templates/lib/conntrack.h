@@ -6,7 +6,10 @@
  * TCP moves new -> established (a reply seen) -> closing (FIN or RST seen);
  * each state, UDP, SCTP and ICMP echo have their idle timeouts from the
  * schema (KPR_CT_*_NS, generated). An entry past its expiry counts as
- * absent and is removed when met. */
+ * absent and is removed when met. A connection whose allow was removed is
+ * kept as revoked (TCP: for the closing timeout) so that its packets, from
+ * either end, are decided on its original tuple instead of opening it again
+ * as new. */
 #pragma once
 
 static __always_inline __u64 kpr_ct_timeout(__u8 proto, __u8 state)
@@ -15,7 +18,7 @@ static __always_inline __u64 kpr_ct_timeout(__u8 proto, __u8 state)
 	case IPPROTO_TCP:
 		if (state == KPR_CT_NEW)
 			return KPR_CT_TCP_NEW_NS;
-		if (state == KPR_CT_CLOSING)
+		if (state == KPR_CT_CLOSING || state == KPR_CT_REVOKED)
 			return KPR_CT_TCP_CLOSING_NS;
 		return KPR_CT_TCP_ESTABLISHED_NS;
 	case IPPROTO_SCTP: /* association heartbeats are 30 s apart by default */
@@ -160,4 +163,22 @@ static __always_inline void kpr_ct_refresh(struct kpr_ct_value *v, const struct 
 	if (is_reply)
 		v->flags |= KPR_CT_REPLY_SEEN;
 	v->expires_ns = bpf_ktime_get_ns() + kpr_ct_timeout(p->tuple.proto, v->state);
+}
+
+/* The connection's allow is gone: its packets are dropped until policy
+ * allows it again or the entry times out; a new TCP connection may reuse
+ * the tuple (kpr_ct_reopened). Dropped packets do not push the timer out. */
+static __always_inline void kpr_ct_revoke(struct kpr_ct_value *v, __u8 proto)
+{
+	v->state = KPR_CT_REVOKED;
+	v->expires_ns = bpf_ktime_get_ns() + kpr_ct_timeout(proto, KPR_CT_REVOKED);
+}
+
+/* A SYN without ACK on a revoked entry's tuple, in its opening direction,
+ * starts a new connection: policy decides it afresh. */
+static __always_inline int kpr_ct_reopened(const struct kpr_ct_value *v,
+					   const struct kpr_packet *p)
+{
+	return v->state == KPR_CT_REVOKED && p->tuple.proto == IPPROTO_TCP &&
+	       (p->tcp_flags & KPR_TCP_SYN) && !(p->tcp_flags & KPR_TCP_ACK);
 }

@@ -15,13 +15,22 @@ static __always_inline int kpr_ct_recheck(struct kpr_ct_value *v, __u32 endpoint
 					  const struct kpr_endpoint_value *endpoint,
 					  const struct kpr_tuple *entry_tuple, __u32 entry_direction)
 {
-	if (v->policy_revision == endpoint->policy_revision)
+	/* A revoked connection is decided again at each of its packets, so
+	 * an allow added back revives it without waiting for a revision. */
+	if (v->state != KPR_CT_REVOKED && v->policy_revision == endpoint->policy_revision)
 		return KPR_ALLOW;
 	if (kpr_policy_decide(endpoint_id, endpoint, entry_direction, entry_tuple, 1) !=
 	    KPR_ALLOW) {
-		kpr_ct_delete(entry_tuple, entry_direction);
+		/* Kept, not deleted: otherwise the other end's next packet,
+		 * untracked, could open the connection anew where that end's
+		 * direction is not enforced, and this end's packets would then
+		 * pass as its replies. */
+		if (v->state != KPR_CT_REVOKED)
+			kpr_ct_revoke(v, entry_tuple->proto);
 		return KPR_DROP_POLICY_REVOKED;
 	}
+	if (v->state == KPR_CT_REVOKED)
+		v->state = KPR_CT_ESTABLISHED;
 	v->policy_revision = endpoint->policy_revision;
 	return KPR_ALLOW;
 }
@@ -43,6 +52,8 @@ __attribute__((noinline)) int kpr_enforce(__u32 endpoint_id,
 
 	if (kpr_ct_trackable(p) || p->icmp_kind == KPR_ICMP_ECHO_REPLY) {
 		v = kpr_ct_find(&p->tuple, direction);
+		if (v && kpr_ct_reopened(v, p))
+			goto decide;
 		if (v) {
 			verdict = kpr_ct_recheck(v, endpoint_id, endpoint, &p->tuple, direction);
 			if (verdict == KPR_ALLOW)
@@ -71,6 +82,7 @@ __attribute__((noinline)) int kpr_enforce(__u32 endpoint_id,
 		if (v)
 			return kpr_ct_recheck(v, endpoint_id, endpoint, &swapped, direction);
 	}
+decide:
 	verdict = kpr_policy_decide(endpoint_id, endpoint, direction, &p->tuple, p->ports_known);
 	if (verdict == KPR_ALLOW && kpr_ct_trackable(p))
 		kpr_ct_create(p, direction, endpoint->policy_revision);

@@ -163,12 +163,16 @@ TEST_F(PodPolicyEnforcement, AnAllowedConnectionSurvivesAnAgentKillAndRestartTha
     EXPECT_EQ(tcp(server_->ipv4, 3), 3);
 
     // Without the allow, new connections are denied and the endpoints'
-    // revisions move, so the data path decides tracked ones again (what it
-    // then does with them is the policy matrix test's to check).
+    // revisions move, so the data path decides tracked ones again: the
+    // connection held across the restart stops too.
     agent_->remove("allow.yaml");
     const auto revoked = agent_->next_sync();
     EXPECT_GT(sync_field(revoked, "revisions_bumped"), 0) << revoked;
     EXPECT_EQ(tcp(server_->ipv4, 1), 0);
+    hold.write_line("ping");
+    // No line within the wait, or the probe's own timeout error.
+    const auto after = hold.read_line(2s).value_or("(no reply)");
+    EXPECT_NE(after.rfind("pong ", 0), 0u) << "the held connection still answers: " << after;
 }
 
 TEST_F(PodPolicyEnforcement, APodWhoseRouteAppearsAfterItsPodObjectIsProgrammedWhenItDoes) {

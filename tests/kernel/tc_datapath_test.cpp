@@ -543,9 +543,45 @@ TEST_F(TcDatapath, ARemovedAllowStopsAnEstablishedConnectionThroughTheRevision) 
     endpoint(pod_a, identity_a, 1u << 16, 1u << 16, 3, 3);
     expect_drop(to_pod_, tcp4(out4, a4, 80, 40000, ack), DropReason::policy_revoked,
                 "a reply of a connection whose allow was removed");
-    EXPECT_FALSE(ct4(a4, out4, 40000, 80, tcp, egress)) << "the entry is deleted";
-    expect_drop(from_pod_, tcp4(a4, out4, 40000, 80, ack), DropReason::policy_denied_egress,
-                "the connection's next packet out, now untracked");
+    const auto revoked = ct4(a4, out4, 40000, 80, tcp, egress);
+    ASSERT_TRUE(revoked) << "the entry is kept, marked revoked";
+    EXPECT_EQ(revoked->state, static_cast<std::uint8_t>(layout::ConntrackState::revoked));
+    expect_drop(from_pod_, tcp4(a4, out4, 40000, 80, ack), DropReason::policy_revoked,
+                "the connection's next packet out");
+    // A new connection on the same tuple is decided afresh: denied now.
+    expect_drop(from_pod_, tcp4(a4, out4, 40000, 80, syn), DropReason::policy_denied_egress,
+                "a new connection reusing the revoked tuple");
+}
+
+// The end whose direction no policy enforces keeps sending after the other
+// end's allow went (a retransmission, a server push). Its packet must not
+// open the connection anew, or the revoked end's packets would pass as
+// replies to it.
+TEST_F(TcDatapath, ARevokedConnectionCannotBeReopenedFromItsUnenforcedEnd) {
+    endpoint(pod_a, identity_a, 1u << 16, 0, layout::endpoint_ingress_enforced);
+    allow(pod_a, ingress, world, tcp, 8080, 16);
+    EXPECT_EQ(run(to_pod_, tcp4(out4, a4, 50000, 8080, syn)), TC_ACT_OK);
+    EXPECT_EQ(run(from_pod_, tcp4(a4, out4, 8080, 50000, syn | ack)), TC_ACT_OK);
+    EXPECT_EQ(run(to_pod_, tcp4(out4, a4, 50000, 8080, ack)), TC_ACT_OK);
+
+    revoke(pod_a, ingress, world, tcp, 8080, 16);
+    endpoint(pod_a, identity_a, 1u << 16, 0, layout::endpoint_ingress_enforced, 2);
+    expect_drop(to_pod_, tcp4(out4, a4, 50000, 8080, ack), DropReason::policy_revoked,
+                "the client's packet after the allow went");
+    expect_drop(from_pod_, tcp4(a4, out4, 8080, 50000, ack), DropReason::policy_revoked,
+                "the server's retransmission");
+    EXPECT_FALSE(ct4(a4, out4, 8080, 50000, tcp, egress))
+        << "the server's packet opened a connection of its own";
+    expect_drop(to_pod_, tcp4(out4, a4, 50000, 8080, ack), DropReason::policy_revoked,
+                "the client's next packet");
+
+    // The allow back, with no revision bump (additions never need one):
+    // the revoked connection is decided again at its next packet and lives.
+    allow(pod_a, ingress, world, tcp, 8080, 16);
+    EXPECT_EQ(run(from_pod_, tcp4(a4, out4, 8080, 50000, ack)), TC_ACT_OK);
+    EXPECT_EQ(ct4(out4, a4, 50000, 8080, tcp, ingress)->state,
+              static_cast<std::uint8_t>(layout::ConntrackState::established));
+    EXPECT_EQ(run(to_pod_, tcp4(out4, a4, 50000, 8080, ack)), TC_ACT_OK);
 }
 
 } // namespace

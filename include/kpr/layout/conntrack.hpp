@@ -47,8 +47,16 @@ struct ConntrackKey6 {
     auto operator<=>(const ConntrackKey6&) const = default;
 };
 
-// TCP's states; UDP and ICMP entries are always `established`.
-enum class ConntrackState : std::uint8_t { new_connection = 0, established = 1, closing = 2 };
+// TCP's states; UDP and ICMP entries are `established` until revoked. A
+// `revoked` entry is a connection whose allow was removed: it stays until
+// its timeout so that neither end's packets can open it again as new
+// (docs/datapath-tc.md, "Established connections after a policy change").
+enum class ConntrackState : std::uint8_t {
+    new_connection = 0,
+    established = 1,
+    closing = 2,
+    revoked = 3
+};
 
 inline constexpr std::uint8_t conntrack_reply_seen = 1u << 0;
 
