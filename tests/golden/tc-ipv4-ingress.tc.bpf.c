@@ -185,6 +185,7 @@ enum kpr_drop_reason {
 #define KPR_CT_NEW 0
 #define KPR_CT_ESTABLISHED 1
 #define KPR_CT_CLOSING 2
+#define KPR_CT_REVOKED 3
 #define KPR_CT_REPLY_SEEN 1
 #define KPR_ENDPOINT_INGRESS_ENFORCED 1
 #define KPR_ENDPOINT_EGRESS_ENFORCED 2
