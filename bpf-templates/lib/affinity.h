@@ -1,48 +1,57 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* ClientIP session affinity on the external path (kpr_affinity, shared
- * with the socket object; layout: include/kpr/layout/affinity.hpp): keyed
- * by the client's address and the frontend (cookie 0). An entry is used
- * while younger than the frontend's affinity_seconds and while its backend
- * still exists; the choice made is recorded with the time. */
+/* ClientIP session affinity (features.sessionAffinity): which backend a
+ * client last reached through a frontend, and when, in kpr_affinity. A
+ * remembered backend is used again while the entry is younger than the
+ * frontend's timeout, counted from its last use as kube-proxy's `recent`
+ * match counts, and while the backend still exists; each use refreshes it.
+ * The socket hooks know a client by its network namespace's cookie (a pod
+ * is one client address), the TC path by its address. */
 #pragma once
 
-#ifdef KPR_HAVE_SESSION_AFFINITY
-static __always_inline void kpr_affinity_key_of(struct kpr_affinity_key *k,
-						const struct kpr_tuple *t, __u16 rev_nat_id)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	__builtin_memcpy(k->client_address, t->saddr, 16);
-	k->rev_nat_id = rev_nat_id;
-	k->family = t->family;
-}
-#endif
+#include "lib/lb.h"
 
-/* The backend the client used last for the frontend, or 0. */
-static __always_inline __u32 kpr_affinity_backend(const struct kpr_service_value *frontend,
-						  const struct kpr_tuple *t)
-{
-#ifdef KPR_HAVE_SESSION_AFFINITY
-	struct kpr_affinity_key k;
-	struct kpr_affinity_value *v;
+#define KPR_NS_PER_SECOND 1000000000ULL
 
-	kpr_affinity_key_of(&k, t, frontend->rev_nat_id);
-	v = bpf_map_lookup_elem(&kpr_affinity, &k);
-	if (v && bpf_ktime_get_ns() - v->last_used_ns <
-			 (__u64)frontend->affinity_seconds * 1000000000ULL)
-		return v->backend_id;
-#endif
-	return 0;
+/* A socket's client: its network namespace (the pod). */
+static __always_inline __u64 kpr_affinity_socket_client(void *ctx)
+{
+	return bpf_get_netns_cookie(ctx);
 }
 
-static __always_inline void kpr_affinity_record(const struct kpr_service_value *frontend,
-						const struct kpr_tuple *t, __u32 backend_id)
+static __always_inline void kpr_affinity_key_of(struct kpr_affinity_key *key,
+						const struct kpr_lb_client *client, __u8 family,
+						__u16 rev_nat_id)
 {
-#ifdef KPR_HAVE_SESSION_AFFINITY
-	struct kpr_affinity_key k;
-	struct kpr_affinity_value v = {.last_used_ns = bpf_ktime_get_ns(),
-				       .backend_id = backend_id};
+	key->client_cookie = client->cookie;
+	key->client_address[0] = client->address[0];
+	key->client_address[1] = client->address[1];
+	key->client_address[2] = client->address[2];
+	key->client_address[3] = client->address[3];
+	key->rev_nat_id = rev_nat_id;
+	key->family = family;
+}
 
-	kpr_affinity_key_of(&k, t, frontend->rev_nat_id);
-	bpf_map_update_elem(&kpr_affinity, &k, &v, BPF_ANY);
-#endif
+/* The backend id remembered for the client, or 0 when there is none or it
+ * has expired. */
+static __always_inline __u32 kpr_affinity_backend(const struct kpr_lb_client *client, __u8 family,
+						  __u16 rev_nat_id, __u32 timeout_seconds, __u64 now)
+{
+	struct kpr_affinity_key key = {};
+	const struct kpr_affinity_value *known;
+
+	kpr_affinity_key_of(&key, client, family, rev_nat_id);
+	known = bpf_map_lookup_elem(&kpr_affinity, &key);
+	if (!known || now - known->last_used_ns >= (__u64)timeout_seconds * KPR_NS_PER_SECOND)
+		return 0;
+	return known->backend_id;
+}
+
+static __always_inline void kpr_affinity_remember(const struct kpr_lb_client *client, __u8 family,
+						  __u16 rev_nat_id, __u32 backend_id, __u64 now)
+{
+	struct kpr_affinity_key key = {};
+	struct kpr_affinity_value value = { .last_used_ns = now, .backend_id = backend_id };
+
+	kpr_affinity_key_of(&key, client, family, rev_nat_id);
+	bpf_map_update_elem(&kpr_affinity, &key, &value, BPF_ANY);
 }

@@ -7,7 +7,8 @@
  * key, so either packet finds and refreshes both. Entries follow the
  * conntrack timeouts (KPR_CT_*_NS) by TCP state; a past-expiry entry counts
  * as absent. Only TCP and UDP are translated: their checksums are fixed
- * incrementally (IPv4 header, pseudo-header, ports). */
+ * incrementally (IPv4 header, pseudo-header, ports). The keys are
+ * conntrack's (struct kpr_ct4/6_key, with the NAT direction). */
 #pragma once
 
 /* A NAT value of either family. */
@@ -40,37 +41,26 @@ static __always_inline void kpr_nat_other_key(struct kpr_tuple *out, const struc
 	out->family = t->family;
 }
 
-#ifdef KPR_HAVE_IPV4
-static __always_inline void kpr_nat4_key_of(struct kpr_nat4_key *k, const struct kpr_tuple *t,
-					    __u32 direction)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr = t->saddr[0];
-	k->daddr = t->daddr[0];
-	k->sport = t->sport;
-	k->dport = t->dport;
-	k->proto = t->proto;
-	k->direction = direction;
-}
-#endif
-
-#ifdef KPR_HAVE_IPV6
-static __always_inline void kpr_nat6_key_of(struct kpr_nat6_key *k, const struct kpr_tuple *t,
-					    __u32 direction)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	__builtin_memcpy(k->saddr, t->saddr, 16);
-	__builtin_memcpy(k->daddr, t->daddr, 16);
-	k->sport = t->sport;
-	k->dport = t->dport;
-	k->proto = t->proto;
-	k->direction = direction;
-}
-#endif
-
 #define KPR_NAT_PEEK 0          /* look only */
 #define KPR_NAT_REFRESH_FORWARD 1 /* refreshed by the client's packet p */
 #define KPR_NAT_REFRESH_REPLY 2   /* refreshed by the backend's packet p */
+
+/* Refreshes a live entry e (a value of either family) by packet p as `mode`
+ * says, then copies into view v the fields both families' values share. */
+#define KPR_NAT_TAKE(e, v, p, mode, now)                                                    \
+	do {                                                                                \
+		if ((mode) != KPR_NAT_PEEK) {                                               \
+			(e)->state = kpr_ct_next_state((e)->state, (p),                     \
+						       (mode) == KPR_NAT_REFRESH_REPLY);     \
+			(e)->expires_ns = (now) + kpr_ct_timeout((p)->tuple.proto, (e)->state); \
+		}                                                                           \
+		(v)->to_sport = (e)->to_sport;                                              \
+		(v)->to_dport = (e)->to_dport;                                              \
+		(v)->backend_id = (e)->backend_id;                                          \
+		(v)->rev_nat_id = (e)->rev_nat_id;                                          \
+		(v)->state = (e)->state;                                                    \
+		(v)->flags = (e)->flags;                                                    \
+	} while (0)
 
 /* The live entry (t, direction) into *v: 0, or -1 when there is none; the
  * entry refreshed by packet p first as `mode` says. A global function, as
@@ -86,55 +76,44 @@ __attribute__((noinline)) int kpr_nat_use(const struct kpr_tuple *t, __u32 direc
 
 #ifdef KPR_HAVE_IPV4
 	if (t->family == 4) {
-		struct kpr_nat4_key k;
+		struct kpr_ct4_key k;
 		struct kpr_nat4_value *e;
 
-		kpr_nat4_key_of(&k, t, direction);
+		kpr_ct4_key_of(&k, t, direction);
 		e = bpf_map_lookup_elem(&kpr_nat4, &k);
 		if (!e || e->expires_ns <= now)
 			return -1;
-		if (mode != KPR_NAT_PEEK) {
-			e->state = kpr_ct_next_state(e->state, p, mode == KPR_NAT_REFRESH_REPLY);
-			e->expires_ns = now + kpr_ct_timeout(t->proto, e->state);
-		}
 		__builtin_memset(v, 0, sizeof(*v));
 		v->to_saddr[0] = e->to_saddr;
 		v->to_daddr[0] = e->to_daddr;
-		v->to_sport = e->to_sport;
-		v->to_dport = e->to_dport;
-		v->backend_id = e->backend_id;
-		v->rev_nat_id = e->rev_nat_id;
-		v->state = e->state;
-		v->flags = e->flags;
+		KPR_NAT_TAKE(e, v, p, mode, now);
 		return 0;
 	}
 #endif
 #ifdef KPR_HAVE_IPV6
 	if (t->family == 6) {
-		struct kpr_nat6_key k;
+		struct kpr_ct6_key k;
 		struct kpr_nat6_value *e;
 
-		kpr_nat6_key_of(&k, t, direction);
+		kpr_ct6_key_of(&k, t, direction);
 		e = bpf_map_lookup_elem(&kpr_nat6, &k);
 		if (!e || e->expires_ns <= now)
 			return -1;
-		if (mode != KPR_NAT_PEEK) {
-			e->state = kpr_ct_next_state(e->state, p, mode == KPR_NAT_REFRESH_REPLY);
-			e->expires_ns = now + kpr_ct_timeout(t->proto, e->state);
-		}
 		__builtin_memcpy(v->to_saddr, e->to_saddr, 16);
 		__builtin_memcpy(v->to_daddr, e->to_daddr, 16);
-		v->to_sport = e->to_sport;
-		v->to_dport = e->to_dport;
-		v->backend_id = e->backend_id;
-		v->rev_nat_id = e->rev_nat_id;
-		v->state = e->state;
-		v->flags = e->flags;
+		KPR_NAT_TAKE(e, v, p, mode, now);
 		return 0;
 	}
 #endif
 	return -1;
 }
+
+/* The initializers of a value of either family from view v, addresses
+ * apart. */
+#define KPR_NAT_VALUE_OF(v, expires)                                                        \
+	.expires_ns = (expires), .to_sport = (v)->to_sport, .to_dport = (v)->to_dport,      \
+	.backend_id = (v)->backend_id, .rev_nat_id = (v)->rev_nat_id, .state = (v)->state,   \
+	.flags = (v)->flags
 
 /* Writes entry (t, direction) = v, expiring at expires_ns, with
  * bpf_map_update_elem's flags (BPF_NOEXIST claims a free key); its result. */
@@ -146,39 +125,23 @@ __attribute__((noinline)) int kpr_nat_store(const struct kpr_tuple *t, __u32 dir
 		return -1;
 #ifdef KPR_HAVE_IPV4
 	if (t->family == 4) {
-		struct kpr_nat4_key k;
-		struct kpr_nat4_value e = {
-			.expires_ns = expires_ns,
-			.to_saddr = v->to_saddr[0],
-			.to_daddr = v->to_daddr[0],
-			.to_sport = v->to_sport,
-			.to_dport = v->to_dport,
-			.backend_id = v->backend_id,
-			.rev_nat_id = v->rev_nat_id,
-			.state = v->state,
-			.flags = v->flags,
-		};
+		struct kpr_ct4_key k;
+		struct kpr_nat4_value e = {KPR_NAT_VALUE_OF(v, expires_ns),
+					   .to_saddr = v->to_saddr[0],
+					   .to_daddr = v->to_daddr[0]};
 
-		kpr_nat4_key_of(&k, t, direction);
+		kpr_ct4_key_of(&k, t, direction);
 		return bpf_map_update_elem(&kpr_nat4, &k, &e, update_flags);
 	}
 #endif
 #ifdef KPR_HAVE_IPV6
 	if (t->family == 6) {
-		struct kpr_nat6_key k;
-		struct kpr_nat6_value e = {
-			.expires_ns = expires_ns,
-			.to_sport = v->to_sport,
-			.to_dport = v->to_dport,
-			.backend_id = v->backend_id,
-			.rev_nat_id = v->rev_nat_id,
-			.state = v->state,
-			.flags = v->flags,
-		};
+		struct kpr_ct6_key k;
+		struct kpr_nat6_value e = {KPR_NAT_VALUE_OF(v, expires_ns)};
 
 		__builtin_memcpy(e.to_saddr, v->to_saddr, 16);
 		__builtin_memcpy(e.to_daddr, v->to_daddr, 16);
-		kpr_nat6_key_of(&k, t, direction);
+		kpr_ct6_key_of(&k, t, direction);
 		return bpf_map_update_elem(&kpr_nat6, &k, &e, update_flags);
 	}
 #endif

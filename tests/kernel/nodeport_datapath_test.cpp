@@ -511,6 +511,20 @@ TEST_F(NodePortDatapath, LocalBackendsSeeTheClientAndTheirRepliesAreTurnedBack) 
     }
 }
 
+TEST_F(NodePortDatapath, ClusterPolicyFlowsToALocalPodAreNotSnated) {
+    backend(1, v4.remote_backend, 8080);
+    backend(2, v4.local_backend, 8080);
+    frontend(v4.node, 30092, tcp, 16, 0, {2});
+    const Outcome in = from_netdev(frame(v4.client, v4.node, tcp, 5100, 30092));
+    ASSERT_EQ(in.verdict, TC_ACT_REDIRECT);
+    EXPECT_EQ(in.out.saddr(), v4.client) << "a local pod sees the client";
+    EXPECT_EQ(in.out.daddr(), v4.local_backend);
+    frontend(v4.node, 30093, tcp, 17, 0, {1});
+    const Outcome out = from_netdev(frame(v4.client, v4.node, tcp, 5100, 30093));
+    ASSERT_EQ(out.verdict, TC_ACT_REDIRECT);
+    EXPECT_EQ(out.out.saddr(), v4.node) << "a backend elsewhere sees the node";
+}
+
 TEST_F(NodePortDatapath, APodsIngressPolicyAppliesAfterDnat) {
     backend(2, v4.local_backend, 8080);
     frontend(v4.node, 30091, tcp, 13, 0, {2});

@@ -16,6 +16,7 @@
 #include <boost/hana/adapt_struct.hpp>
 
 #include "kpr/layout/byte_order.hpp"
+#include "kpr/layout/conntrack.hpp"
 #include "kpr/layout/describe.hpp"
 
 namespace kpr::layout {
@@ -23,31 +24,11 @@ namespace kpr::layout {
 inline constexpr std::uint8_t nat_forward = 0;
 inline constexpr std::uint8_t nat_reverse = 1;
 
-struct NatKey4 {
-    static constexpr std::string_view c_name = "kpr_nat4_key";
-    be32 saddr;
-    be32 daddr;
-    be16 sport; // ICMP echo: the identifier, as in ConntrackKey4
-    be16 dport;
-    std::uint8_t proto;
-    std::uint8_t direction; // nat_forward or nat_reverse
-    std::array<std::uint8_t, 2> pad0;
-
-    auto operator<=>(const NatKey4&) const = default;
-};
-
-struct NatKey6 {
-    static constexpr std::string_view c_name = "kpr_nat6_key";
-    std::array<be32, 4> saddr;
-    std::array<be32, 4> daddr;
-    be16 sport;
-    be16 dport;
-    std::uint8_t proto;
-    std::uint8_t direction;
-    std::array<std::uint8_t, 2> pad0;
-
-    auto operator<=>(const NatKey6&) const = default;
-};
+// The key is conntrack's (layout/conntrack.hpp): the tuple as seen on the
+// wire and a direction byte, here nat_forward or nat_reverse. ICMP echo is
+// not translated, so sport and dport are always ports.
+using NatKey4 = ConntrackKey4;
+using NatKey6 = ConntrackKey6;
 
 // Forward: to_daddr/to_dport the backend, to_saddr/to_sport the SNAT
 // address and port (the client's own under externalTrafficPolicy Local).
@@ -86,14 +67,10 @@ struct NatValue6 {
 
 } // namespace kpr::layout
 
-BOOST_HANA_ADAPT_STRUCT(kpr::layout::NatKey4, saddr, daddr, sport, dport, proto, direction, pad0);
-BOOST_HANA_ADAPT_STRUCT(kpr::layout::NatKey6, saddr, daddr, sport, dport, proto, direction, pad0);
 BOOST_HANA_ADAPT_STRUCT(kpr::layout::NatValue4, expires_ns, to_saddr, to_daddr, to_sport, to_dport,
                         backend_id, rev_nat_id, state, flags, pad0);
 BOOST_HANA_ADAPT_STRUCT(kpr::layout::NatValue6, expires_ns, to_saddr, to_daddr, to_sport, to_dport,
                         backend_id, rev_nat_id, state, flags, pad0);
 
-static_assert((kpr::layout::check_key_layout<kpr::layout::NatKey4>(), true));
-static_assert((kpr::layout::check_key_layout<kpr::layout::NatKey6>(), true));
 static_assert((kpr::layout::check_layout<kpr::layout::NatValue4>(), true));
 static_assert((kpr::layout::check_layout<kpr::layout::NatValue6>(), true));

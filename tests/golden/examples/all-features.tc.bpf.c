@@ -19,7 +19,6 @@
 #define KPR_HAVE_POD_EGRESS 1
 #define KPR_HAVE_NODE_INGRESS 1
 #define KPR_HAVE_MAGLEV 1
-#define KPR_HAVE_SESSION_AFFINITY 1
 
 struct kpr_service4_key {
 	__be32 address;
@@ -273,24 +272,6 @@ struct kpr_idmatch_value {
 _Static_assert(sizeof(struct kpr_idmatch_value) == 64, "struct kpr_idmatch_value: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_idmatch_value, bits) == 0, "struct kpr_idmatch_value: offset of bits differs from the C++ layout");
 
-struct kpr_nat4_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 direction;
-	__u8 pad0[2];
-};
-_Static_assert(sizeof(struct kpr_nat4_key) == 16, "struct kpr_nat4_key: size differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, saddr) == 0, "struct kpr_nat4_key: offset of saddr differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, daddr) == 4, "struct kpr_nat4_key: offset of daddr differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, sport) == 8, "struct kpr_nat4_key: offset of sport differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, dport) == 10, "struct kpr_nat4_key: offset of dport differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, proto) == 12, "struct kpr_nat4_key: offset of proto differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, direction) == 13, "struct kpr_nat4_key: offset of direction differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat4_key, pad0) == 14, "struct kpr_nat4_key: offset of pad0 differs from the C++ layout");
-
 struct kpr_nat4_value {
 	__u64 expires_ns;
 	__be32 to_saddr;
@@ -314,24 +295,6 @@ _Static_assert(__builtin_offsetof(struct kpr_nat4_value, rev_nat_id) == 24, "str
 _Static_assert(__builtin_offsetof(struct kpr_nat4_value, state) == 26, "struct kpr_nat4_value: offset of state differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_nat4_value, flags) == 27, "struct kpr_nat4_value: offset of flags differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_nat4_value, pad0) == 28, "struct kpr_nat4_value: offset of pad0 differs from the C++ layout");
-
-struct kpr_nat6_key {
-	__be32 saddr[4];
-	__be32 daddr[4];
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 direction;
-	__u8 pad0[2];
-};
-_Static_assert(sizeof(struct kpr_nat6_key) == 40, "struct kpr_nat6_key: size differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, saddr) == 0, "struct kpr_nat6_key: offset of saddr differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, daddr) == 16, "struct kpr_nat6_key: offset of daddr differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, sport) == 32, "struct kpr_nat6_key: offset of sport differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, dport) == 34, "struct kpr_nat6_key: offset of dport differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, proto) == 36, "struct kpr_nat6_key: offset of proto differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, direction) == 37, "struct kpr_nat6_key: offset of direction differs from the C++ layout");
-_Static_assert(__builtin_offsetof(struct kpr_nat6_key, pad0) == 38, "struct kpr_nat6_key: offset of pad0 differs from the C++ layout");
 
 struct kpr_nat6_value {
 	__u64 expires_ns;
@@ -520,7 +483,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 262144);
-	__type(key, struct kpr_nat4_key);
+	__type(key, struct kpr_ct4_key);
 	__type(value, struct kpr_nat4_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_nat4 SEC(".maps");
@@ -528,7 +491,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 262144);
-	__type(key, struct kpr_nat6_key);
+	__type(key, struct kpr_ct6_key);
 	__type(value, struct kpr_nat6_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_nat6 SEC(".maps");
@@ -692,6 +655,7 @@ static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *
 
 #include "lib/policy.h"
 #include "lib/enforce.h"
+#include "lib/affinity.h"
 #include "lib/nodeport.h"
 #include "lib/deliver.h"
 
