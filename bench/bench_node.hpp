@@ -24,6 +24,8 @@ class BenchNode {
 
     const testbed::NetNs& node() const { return topology_.node(); }
     const testbed::Pod& client() const { return topology_.pod("client"); }
+    // The client and the backend pods b0..b3, in that order.
+    const std::deque<testbed::Pod>& pods() const { return topology_.pods(); }
 
   private:
     testbed::Topology topology_;

@@ -1,8 +1,9 @@
 // kpr-bench-nodeport: NodePort connection rate, netperf TCP_CRR style
 // (connect, one request line, one reply line, close), from a client that
 // stands outside the cluster, through the node's address and a NodePort,
-// to a backend pod; for kube-proxy's iptables (nft and legacy back ends)
-// and nftables NodePort rules against no load balancer at all (the client
+// to a backend pod; for kpr's external path (kpr_from_netdev) and
+// kube-proxy's iptables (nft and legacy back ends) and nftables NodePort
+// rules against no load balancer at all (the client
 // connecting straight to a backend through the same node: the floor), at
 // 10 and 10,000 Services in one run. Each mode's rate is printed as its
 // median ratio to the floor's, round by round. See bench/nodeport/README.md.
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "kpr_nodeport_mode.hpp"
 #include "testbed/debris.hpp"
 
 namespace {
@@ -83,6 +85,7 @@ int run(const Options& o) {
     const ModeSettings settings{std::chrono::seconds(o.cap_seconds), scratch.path()};
     std::vector<std::unique_ptr<Mode>> modes;
     modes.push_back(make_direct_mode(settings));
+    modes.push_back(make_kpr_nodeport_mode(settings, KPR_NODEPORT_TC_OBJECT));
     modes.push_back(make_iptables_mode(settings, "nft"));
     modes.push_back(make_iptables_mode(settings, "legacy"));
     modes.push_back(make_nftables_mode(settings));

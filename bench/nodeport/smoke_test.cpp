@@ -1,8 +1,11 @@
-// The NodePort benchmark's smoke run (kpr-bench-nodeport --smoke: 10
-// Services, a few hundred connections per mode and target): every mode must
-// carry connections through the NodePort to several backends without an
-// error, and every mode's ratio to the floor must be printed. The full run
-// is the binary without --smoke (bench/nodeport/README.md).
+// The NodePort benchmarks' smoke runs, so the harnesses cannot rot; the
+// full runs are the binaries without --smoke (bench/nodeport/README.md).
+// kpr-bench-nodeport --smoke (10 Services, a few hundred connections per
+// mode and target): every mode must carry connections through the NodePort
+// to several backends without an error, and every mode's ratio to the floor
+// must be printed. kpr-bench-nodeport-tc --smoke (a few packets of each
+// kind): every packet must get its expected verdict (the harness checks)
+// and each row must be printed with its ratio.
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -30,6 +33,7 @@ TEST(BenchSmoke, NodePortEveryModeCarriesConnectionsAndPrintsItsRatio) {
     const json results = json::parse(in);
     const std::set<std::string> modes(results.at("modes").begin(), results.at("modes").end());
     EXPECT_TRUE(modes.contains("direct"));
+    EXPECT_TRUE(modes.contains("kpr"));
     EXPECT_TRUE(modes.contains("iptables-nft"));
     EXPECT_TRUE(modes.contains("nftables"));
     ASSERT_EQ(results.at("sizes").size(), 1u);
@@ -54,6 +58,16 @@ TEST(BenchSmoke, NodePortEveryModeCarriesConnectionsAndPrintsItsRatio) {
         }
     }
     fs::remove_all(out);
+}
+
+TEST(BenchSmoke, NodePortTcPrintsNewAndEstablishedFlowsWithRatios) {
+    KPR_REQUIRE_KERNEL_PRIVILEGES();
+    const auto run = kpr::testbed::run_unchecked({KPR_BENCH_NODEPORT_TC, "--smoke"});
+    ASSERT_EQ(run.exit_code, 0) << run.output << run.errors;
+    for (const char* row : {"not a Service \\(baseline\\)", "NodePort, new flow", "NodePort, established"})
+        EXPECT_TRUE(std::regex_search(run.output, std::regex(std::string(row) + ": +[0-9.]+ ns/packet +[0-9.]+x")))
+            << row << " missing:\n"
+            << run.output;
 }
 
 } // namespace
