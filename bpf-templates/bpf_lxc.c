@@ -29,6 +29,9 @@
 /* @kpr:if maglev */
 #define KPR_HAVE_MAGLEV 1
 /* @kpr:endif */
+/* @kpr:if sessionAffinity */
+#define KPR_HAVE_SESSION_AFFINITY 1
+/* @kpr:endif */
 
 /* @kpr:slot layouts */
 
@@ -46,12 +49,6 @@
 
 #include "lib/policy.h"
 #include "lib/enforce.h"
-/* @kpr:if nodeIngress sessionAffinity */
-#include "lib/affinity.h"
-/* @kpr:endif */
-/* @kpr:if nodeIngress !sessionAffinity */
-#include "lib/affinity_off.h"
-/* @kpr:endif */
 /* @kpr:if nodeIngress */
 #include "lib/nodeport.h"
 /* @kpr:endif */

@@ -10,13 +10,13 @@
  *     backend choice (affinity, Maglev, random), SNAT port unless the
  *     backend is local or the frontend is local-only, both entries, rewrite;
  *   - anything else: the stack's (TC_ACT_OK).
- * ClientIP affinity is lib/affinity.h's (shared with the socket hooks; the
- * template includes it, or lib/affinity_off.h, before this file).
+ * ClientIP affinity is lib/affinity.h's, shared with the socket hooks.
  * A translated packet for a pod of this node passes that pod's ingress
  * policy (tuple client -> backend) and enters it by bpf_redirect_peer; any
  * other goes out by FIB and bpf_redirect_neigh. */
 #pragma once
 
+#include "lib/affinity.h"
 #include "lib/forward.h"
 #include "lib/lb.h"
 #include "lib/maglev.h"
@@ -124,14 +124,8 @@ static __always_inline __u32 kpr_choose_backend(const struct kpr_service_value *
 	const struct kpr_service_value *slot;
 	__u32 id = 0;
 
-	struct kpr_lb_client client = {};
-	__u64 now = bpf_ktime_get_ns();
-
-	/* The TC path knows a client by its address (cookie 0). */
-	__builtin_memcpy(client.address, t->saddr, 16);
 	if (frontend->flags & KPR_SVC_AFFINITY) {
-		id = kpr_affinity_backend(&client, t->family, frontend->rev_nat_id,
-					  frontend->affinity_seconds, now);
+		id = kpr_affinity_backend(frontend, t);
 		if (id && kpr_backend(t->family, id, backend) < 0)
 			id = 0; /* the backend went away */
 	}
@@ -147,7 +141,7 @@ static __always_inline __u32 kpr_choose_backend(const struct kpr_service_value *
 		id = slot->backend_id;
 	}
 	if (frontend->flags & KPR_SVC_AFFINITY)
-		kpr_affinity_remember(&client, t->family, frontend->rev_nat_id, id, now);
+		kpr_affinity_record(frontend, t, id);
 	return id;
 }
 

@@ -158,6 +158,12 @@ class Socket {
         return error == 0 ? Failure{} : errno_name(error);
     }
 
+    Failure bind(const Target& target) {
+        if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&target.address), target.length) != 0)
+            return last_error();
+        return std::nullopt;
+    }
+
     Failure peer(std::string& formatted) const {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
@@ -403,6 +409,20 @@ int run_connect_once(const Target& target, const std::string& protocol) {
     return 0;
 }
 
+// bind() to the address and port, as a server would before listening: the
+// socket hooks may refuse it (a NodePort is taken).
+int run_bind(const Target& target, const std::string& protocol) {
+    Socket socket(target.family, protocol == "tcp" ? SOCK_STREAM : SOCK_DGRAM);
+    Failure failure = socket.open_failure();
+    if (!failure)
+        failure = socket.bind(target);
+    if (failure)
+        fmt::print("error {}\n", *failure);
+    else
+        fmt::print("bound\n");
+    return 0;
+}
+
 // A target of the reach mode, as given: "tcp,10.244.0.11,80".
 struct ReachTarget {
     std::string text;
@@ -543,6 +563,9 @@ int run_client(int argc, char** argv) {
     CLI::App* connect_once = add_mode("connect-once", "one connection and one request");
     add_protocol(connect_once);
     add_v4mapped(connect_once);
+    CLI::App* bind = add_mode("bind", "bind() a socket to the address and port, nothing sent");
+    add_protocol(bind);
+    add_v4mapped(bind);
     CLI::App* reach = app.add_subcommand("reach", "one request to each target, all at once");
     reach->add_option("--target", reach_texts, "PROTO,ADDRESS,PORT (tcp or udp); repeatable")
         ->required();
@@ -601,6 +624,8 @@ int run_client(int argc, char** argv) {
         return run_udp_connected(target, count);
     if (*hold)
         return run_hold(target, protocol);
+    if (*bind)
+        return run_bind(target, protocol);
     return run_connect_once(target, protocol);
 }
 

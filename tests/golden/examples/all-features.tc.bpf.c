@@ -19,6 +19,7 @@
 #define KPR_HAVE_POD_EGRESS 1
 #define KPR_HAVE_NODE_INGRESS 1
 #define KPR_HAVE_MAGLEV 1
+#define KPR_HAVE_SESSION_AFFINITY 1
 
 struct kpr_service4_key {
 	__be32 address;
@@ -655,7 +656,6 @@ static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *
 
 #include "lib/policy.h"
 #include "lib/enforce.h"
-#include "lib/affinity.h"
 #include "lib/nodeport.h"
 #include "lib/deliver.h"
 

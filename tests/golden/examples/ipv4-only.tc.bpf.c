@@ -391,7 +391,6 @@ static __always_inline int kpr_baseline_egress(const struct kpr_policy_subject *
 
 #include "lib/policy.h"
 #include "lib/enforce.h"
-#include "lib/affinity_off.h"
 #include "lib/nodeport.h"
 #include "lib/deliver.h"
 
