@@ -5,7 +5,11 @@
 // (two seconds unless --timeout-ms says otherwise), so a broken or denying
 // datapath shows up as an error line, never as a hung test. The reach mode
 // probes many targets at once, one thread each, so a whole row of a policy
-// matrix costs one timeout rather than one per denied target.
+// matrix costs one timeout rather than one per denied target. The
+// north-south tests add three: udp-flows (one datagram from each of many
+// fixed source ports, so the same flows can be replayed after a change),
+// http-get (a health check's status line and body) and bind (whether a
+// local bind() to a port is refused).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -158,6 +162,26 @@ class Socket {
         return error == 0 ? Failure{} : errno_name(error);
     }
 
+    // Binds to the family's wildcard address and port.
+    Failure bind_port(int family, std::uint16_t port) {
+        sockaddr_storage address{};
+        socklen_t length = 0;
+        if (family == AF_INET) {
+            auto& sin = reinterpret_cast<sockaddr_in&>(address);
+            sin.sin_family = AF_INET;
+            sin.sin_port = htons(port);
+            length = sizeof sin;
+        } else {
+            auto& sin6 = reinterpret_cast<sockaddr_in6&>(address);
+            sin6.sin6_family = AF_INET6;
+            sin6.sin6_port = htons(port);
+            length = sizeof sin6;
+        }
+        if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0)
+            return last_error();
+        return std::nullopt;
+    }
+
     Failure peer(std::string& formatted) const {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
@@ -203,6 +227,24 @@ class Socket {
                 unread_.append(buffer, static_cast<std::size_t>(n));
             else if (n == 0)
                 return "EOF";
+            else if (errno == EAGAIN) {
+                if (auto failure = wait_ready(fd_.get(), POLLIN, deadline))
+                    return failure;
+            } else if (errno != EINTR)
+                return last_error();
+        }
+    }
+
+    // Everything the peer sends until it closes.
+    Failure read_all(std::string& text) {
+        const auto deadline = deadline_from_now();
+        for (;;) {
+            char buffer[2048];
+            const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+            if (n > 0)
+                text.append(buffer, static_cast<std::size_t>(n));
+            else if (n == 0)
+                return std::nullopt;
             else if (errno == EAGAIN) {
                 if (auto failure = wait_ready(fd_.get(), POLLIN, deadline))
                     return failure;
@@ -403,6 +445,75 @@ int run_connect_once(const Target& target, const std::string& protocol) {
     return 0;
 }
 
+// One datagram from each source port first..first+count-1 in turn, each from
+// a socket of its own bound to that port: "flow <port> ok <answer>" or
+// "flow <port> error <errno name>". The same ports give the same flows
+// (addresses, ports, protocol) on every run.
+int run_udp_flows(const Target& target, std::uint16_t first, int count) {
+    for (int i = 0; i < count; ++i) {
+        const auto source_port = static_cast<std::uint16_t>(first + i);
+        Socket socket(target.family, SOCK_DGRAM);
+        Failure failure = socket.open_failure();
+        if (!failure)
+            failure = socket.bind_port(target.family, source_port);
+        std::string answer;
+        std::string source;
+        if (!failure)
+            failure = socket.send("hello\n", &target);
+        if (!failure)
+            failure = socket.receive(answer, source);
+        if (failure)
+            fmt::print("flow {} error {}\n", source_port, *failure);
+        else
+            fmt::print("flow {} ok {}\n", source_port, answer);
+    }
+    fmt::print("done\n");
+    return 0;
+}
+
+// GET / over HTTP/1.0: "http <status> <body on one line>", or "error <errno name>".
+int run_http_get(const Target& target) {
+    Socket socket(target.family, SOCK_STREAM);
+    Failure failure = socket.open_failure();
+    if (!failure)
+        failure = socket.connect(target);
+    if (!failure)
+        failure = socket.send("GET / HTTP/1.0\r\nHost: kpr-test\r\n\r\n");
+    std::string response;
+    if (!failure)
+        failure = socket.read_all(response);
+    if (failure) {
+        fmt::print("error {}\n", *failure);
+        return 0;
+    }
+    // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+    const auto space = response.find(' ');
+    const auto body = response.find("\r\n\r\n");
+    if (response.rfind("HTTP/", 0) != 0 || space == std::string::npos || body == std::string::npos) {
+        fmt::print("error malformed-response\n");
+        return 0;
+    }
+    std::string text = response.substr(body + 4);
+    std::erase(text, '\n');
+    std::erase(text, '\r');
+    fmt::print("http {} {}\n", response.substr(space + 1, 3), text);
+    return 0;
+}
+
+// bind() to the wildcard address and port of the family and protocol:
+// "bind ok" or "bind error <errno name>". Sends nothing.
+int run_bind(int family, bool tcp, std::uint16_t port) {
+    Socket socket(family, tcp ? SOCK_STREAM : SOCK_DGRAM);
+    Failure failure = socket.open_failure();
+    if (!failure)
+        failure = socket.bind_port(family, port);
+    if (failure)
+        fmt::print("bind error {}\n", *failure);
+    else
+        fmt::print("bind ok\n");
+    return 0;
+}
+
 // A target of the reach mode, as given: "tcp,10.244.0.11,80".
 struct ReachTarget {
     std::string text;
@@ -543,6 +654,18 @@ int run_client(int argc, char** argv) {
     CLI::App* connect_once = add_mode("connect-once", "one connection and one request");
     add_protocol(connect_once);
     add_v4mapped(connect_once);
+    CLI::App* udp_flows = add_mode("udp-flows", "one datagram from each of --count source ports");
+    add_count(udp_flows);
+    std::uint16_t first_source_port = 0;
+    udp_flows->add_option("--first-source-port", first_source_port, "the first source port")
+        ->required()
+        ->check(CLI::Range(1024, 65535));
+    CLI::App* http_get = add_mode("http-get", "GET / and print the status and body");
+    CLI::App* bind = app.add_subcommand("bind", "bind() to a port; sends nothing");
+    bind->add_option("--port", port, "the port")->required();
+    add_protocol(bind);
+    bool bind_ipv6 = false;
+    bind->add_flag("--ipv6", bind_ipv6, "an AF_INET6 socket (default AF_INET)");
     CLI::App* reach = app.add_subcommand("reach", "one request to each target, all at once");
     reach->add_option("--target", reach_texts, "PROTO,ADDRESS,PORT (tcp or udp); repeatable")
         ->required();
@@ -550,7 +673,9 @@ int run_client(int argc, char** argv) {
     operation_timeout = std::chrono::milliseconds(timeout_ms);
 
     std::vector<ReachTarget> targets;
-    if (*reach) {
+    if (*bind) {
+        // No destination: nothing is sent, so any namespace will do.
+    } else if (*reach) {
         for (const std::string& text : reach_texts) {
             auto target = parse_reach_target(text);
             if (!target) {
@@ -590,6 +715,8 @@ int run_client(int argc, char** argv) {
             return exit_usage;
         }
 
+    if (*bind)
+        return run_bind(bind_ipv6 ? AF_INET6 : AF_INET, protocol == "tcp", port);
     if (*reach)
         return run_reach(targets);
     const Target& target = targets.front().target;
@@ -601,6 +728,16 @@ int run_client(int argc, char** argv) {
         return run_udp_connected(target, count);
     if (*hold)
         return run_hold(target, protocol);
+    if (*udp_flows) {
+        if (first_source_port + count - 1 > 65535) {
+            fmt::print(stderr, "kpr-test-client: --first-source-port {} --count {} goes past 65535\n",
+                       first_source_port, count);
+            return exit_usage;
+        }
+        return run_udp_flows(target, first_source_port, count);
+    }
+    if (*http_get)
+        return run_http_get(target);
     return run_connect_once(target, protocol);
 }
 

@@ -59,6 +59,8 @@ std::vector<std::string> KprAgent::run_command() const {
         argv.insert(argv.end(), {"--tc-object", pod_policy_->tc_object.string(), "--node-name", pod_policy_->node_name});
         for (const auto& address : pod_policy_->node_addresses)
             argv.insert(argv.end(), {"--node-address", address});
+        for (const auto& interface : pod_policy_->external_interfaces)
+            argv.insert(argv.end(), {"--external-interface", interface});
     }
     return where_pods_are(std::move(argv));
 }

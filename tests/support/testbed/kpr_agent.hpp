@@ -27,12 +27,14 @@ namespace kpr::testbed {
 
 inline constexpr std::chrono::seconds agent_timeout{20};
 
-// The agent's TC side: --tc-object, --node-name, --node-address.
+// The agent's TC side: --tc-object, --node-name, --node-address, and
+// --external-interface for the north-south path.
 struct PodPolicy {
     std::filesystem::path tc_object;
     const NetNs* node = nullptr; // where the pods' veths are (Topology::node())
     std::string node_name = "node";
     std::vector<std::string> node_addresses;
+    std::vector<std::string> external_interfaces = {};
 };
 
 class KprAgent {

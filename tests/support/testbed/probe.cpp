@@ -25,8 +25,10 @@ int sum_of(const std::map<std::string, int>& counts) {
 } // namespace
 
 Process start_echo_server(const NetNs& ns, std::string_view name,
-                          const std::vector<std::uint16_t>& ports) {
+                          const std::vector<std::uint16_t>& ports, bool report_client) {
     std::vector<std::string> argv{std::string(test_server_path), "--name", std::string(name)};
+    if (report_client)
+        argv.emplace_back("--report-client");
     for (const auto port : ports) {
         argv.emplace_back("--port");
         argv.push_back(std::to_string(port));
