@@ -38,12 +38,6 @@ constexpr std::uint16_t echo_port = 8080;
 constexpr std::uint16_t closed_port = 9;
 const std::string echo_port_text = std::to_string(echo_port);
 
-// How getpeername()/recvfrom() print an address, as the client reports it.
-std::string endpoint(const std::string& address, std::uint16_t port) {
-    if (address.find(':') != std::string::npos)
-        return fmt::format("[{}]:{}", address, port);
-    return fmt::format("{}:{}", address, port);
-}
 
 std::vector<std::string> namespace_names() {
     std::vector<std::string> names;
@@ -96,7 +90,7 @@ TEST_F(TestbedTest, TcpReachesEachBackendOnBothFamilies) {
             const auto report =
                 client().report({"tcp", "--to", address, "--port", echo_port_text, "--count", "3"});
             EXPECT_EQ(report.responses, (Counts{{backend->name, 3}})) << report.output;
-            EXPECT_EQ(report.peers, (Counts{{endpoint(address, echo_port), 3}})) << report.output;
+            EXPECT_EQ(report.peers, (Counts{{endpoint_text(address, echo_port), 3}})) << report.output;
             EXPECT_TRUE(report.errors.empty()) << report.output;
             EXPECT_TRUE(report.done) << report.output;
         }
@@ -110,7 +104,7 @@ TEST_F(TestbedTest, UdpRepliesComeFromTheBackendAddress) {
             const auto report =
                 client().report({"udp", "--to", address, "--port", echo_port_text, "--count", "3"});
             EXPECT_EQ(report.responses, (Counts{{backend->name, 3}})) << report.output;
-            EXPECT_EQ(report.sources, (Counts{{endpoint(address, echo_port), 3}})) << report.output;
+            EXPECT_EQ(report.sources, (Counts{{endpoint_text(address, echo_port), 3}})) << report.output;
             EXPECT_TRUE(report.errors.empty()) << report.output;
             EXPECT_TRUE(report.done) << report.output;
         }
@@ -121,15 +115,15 @@ TEST_F(TestbedTest, ConnectedUdpReportsItsPeer) {
     const Pod& b2 = *backends_[1];
     const auto report = client().report(
         {"udp-connected", "--to", b2.ipv6, "--port", echo_port_text, "--count", "2"});
-    EXPECT_EQ(report.peers, (Counts{{endpoint(b2.ipv6, echo_port), 1}})) << report.output;
+    EXPECT_EQ(report.peers, (Counts{{endpoint_text(b2.ipv6, echo_port), 1}})) << report.output;
     EXPECT_EQ(report.responses, (Counts{{"b2", 2}})) << report.output;
-    EXPECT_EQ(report.sources, (Counts{{endpoint(b2.ipv6, echo_port), 2}})) << report.output;
+    EXPECT_EQ(report.sources, (Counts{{endpoint_text(b2.ipv6, echo_port), 2}})) << report.output;
     EXPECT_TRUE(report.errors.empty()) << report.output;
 }
 
 TEST_F(TestbedTest, V4MappedSocketsReachIPv4Backends) {
     const Pod& b1 = *backends_[0];
-    const std::string mapped = endpoint("::ffff:" + b1.ipv4, echo_port);
+    const std::string mapped = endpoint_text("::ffff:" + b1.ipv4, echo_port);
     const auto tcp = client().report(
         {"tcp", "--to", b1.ipv4, "--port", echo_port_text, "--count", "2", "--v4mapped"});
     EXPECT_EQ(tcp.responses, (Counts{{"b1", 2}})) << tcp.output;
@@ -174,7 +168,7 @@ TEST_F(TestbedTest, UnroutedAddressFailsFastInsteadOfHanging) {
 TEST_F(TestbedTest, HeldConnectionAnswersSeveralPings) {
     const Pod& b2 = *backends_[1];
     Process hold = client().spawn({"hold", "--to", b2.ipv4, "--port", echo_port_text});
-    const std::string peer = endpoint(b2.ipv4, echo_port);
+    const std::string peer = endpoint_text(b2.ipv4, echo_port);
     EXPECT_EQ(hold.expect_line("connected", 5s), "connected peer=" + peer);
 
     // The client really runs where the options put it.
@@ -234,7 +228,7 @@ TEST_F(NorthSouthTopologyTest, PlainRoutingCarriesTheClientToPodsOnBothNodes) {
             EXPECT_TRUE(tcp.errors.empty()) << tcp.output;
             const auto udp = client.report({"udp", "--to", address, "--port", echo_port_text, "--count", "2"});
             EXPECT_EQ(udp.responses, (Counts{{answer, 2}})) << udp.output;
-            EXPECT_EQ(udp.sources, (Counts{{endpoint(address, echo_port), 2}})) << udp.output;
+            EXPECT_EQ(udp.sources, (Counts{{endpoint_text(address, echo_port), 2}})) << udp.output;
 
             const auto flows = parse_flow_report(client.run({"udp-flows", "--to", address, "--port", echo_port_text,
                                                              "--first-source-port", "45000", "--count", "3"}));

@@ -5,6 +5,31 @@
 
 namespace kpr::testbed {
 
+std::string pod_yaml(const PodObjectSpec& pod) {
+    return fmt::format(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: {0}
+  namespace: default
+  labels:
+    app: {1}
+spec:
+  nodeName: {2}
+  containers:
+  - name: main
+    ports:
+    - name: http
+      containerPort: {3}
+status:
+  phase: Running
+  podIP: {4}
+  podIPs:
+  - ip: {4}
+  - ip: {5}
+)",
+                       pod.name, pod.app, pod.node_name, pod.http_port, pod.ipv4, pod.ipv6);
+}
+
 std::string service_yaml(const ServiceSpec& s) {
     std::string out = fmt::format("apiVersion: v1\n"
                                   "kind: Service\n"

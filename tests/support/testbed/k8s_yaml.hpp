@@ -1,5 +1,5 @@
 // Kubernetes objects as a test or the demo writes them for kpr-agent's file
-// source: a v1 Service and a discovery.k8s.io/v1 EndpointSlice, shaped as
+// source: a v1 Pod, Service and a discovery.k8s.io/v1 EndpointSlice, shaped as
 // the API server would store them, built from the few fields a test varies.
 #pragma once
 
@@ -55,7 +55,19 @@ struct EndpointSliceSpec {
     std::vector<EndpointSpec> endpoints;
 };
 
-// Both in namespace "default", each as one YAML document ending in a newline.
+// A running Pod with both families' addresses, labelled app=<app>, with one
+// container port named "http".
+struct PodObjectSpec {
+    std::string name;
+    std::string ipv4;
+    std::string ipv6;
+    std::string app;
+    std::string node_name = "node";
+    int http_port = 8080;
+};
+
+// All in namespace "default", each as one YAML document ending in a newline.
+std::string pod_yaml(const PodObjectSpec& pod);
 std::string service_yaml(const ServiceSpec& service);
 std::string endpoint_slice_yaml(const EndpointSliceSpec& slice);
 

@@ -112,4 +112,9 @@ int sync_field(std::string_view line, std::string_view key) {
     return std::stoi(std::string(line.substr(at + needle.size())));
 }
 
+long shown_count(std::string_view shown, std::string_view label) {
+    const auto at = shown.find(label);
+    return at == std::string_view::npos ? -1 : std::stol(std::string(shown.substr(at + label.size())));
+}
+
 } // namespace kpr::testbed

@@ -85,4 +85,8 @@ class KprAgent {
 // The value of key=<value> in a "synced ..." line, e.g. sync_field(line, "problems").
 int sync_field(std::string_view synced_line, std::string_view key);
 
+// The number after label in `kpr-agent show`'s output, e.g.
+// shown_count(shown, "drops policy_denied_ingress: "); -1 when absent.
+long shown_count(std::string_view shown, std::string_view label);
+
 } // namespace kpr::testbed

@@ -9,8 +9,6 @@
 namespace kpr::testbed {
 namespace {
 
-using NS = NorthSouthTopology;
-
 const PodNetwork node1_pods{.ipv4_prefix = "10.244.1.", .ipv6_prefix = "fd00:244:1::"};
 const PodNetwork node2_pods{.ipv4_prefix = "10.244.2.", .ipv6_prefix = "fd00:244:2::"};
 constexpr std::string_view node1_pod_cidr4 = "10.244.1.0/24";
@@ -41,6 +39,24 @@ void address(const NetNs& ns, std::string_view interface, std::string_view addre
     ns.ip(args);
 }
 
+// One end of a link: its namespace, interface name and addresses.
+struct LinkEnd {
+    const NetNs& ns;
+    std::string interface;
+    std::string_view ipv4; // in a /24
+    std::string_view ipv6; // in a /64
+};
+
+// A veth pair from a to b, both ends addressed and up.
+void link(const LinkEnd& a, const LinkEnd& b) {
+    a.ns.ip({"link", "add", a.interface, "type", "veth", "peer", "name", b.interface, "netns", b.ns.name()});
+    for (const LinkEnd* end : {&a, &b}) {
+        address(end->ns, end->interface, end->ipv4, 24);
+        address(end->ns, end->interface, end->ipv6, 64);
+        end->ns.ip({"link", "set", end->interface, "up"});
+    }
+}
+
 } // namespace
 
 NorthSouthTopology::NorthSouthTopology(std::string_view tag)
@@ -48,29 +64,15 @@ NorthSouthTopology::NorthSouthTopology(std::string_view tag)
       client_(test_object_name(fmt::format("{}-client", tag))) {
     const NetNs& n1 = node1_.node();
     const NetNs& n2 = node2_.node();
-    const std::string client_facing(client_facing_interface);
-    const std::string node2_facing(node2_facing_interface);
-
-    n1.ip({"link", "add", client_facing, "type", "veth", "peer", "name", "eth0", "netns", client_.name()});
-    address(n1, client_facing, node1_ipv4, 24);
-    address(n1, client_facing, node1_ipv6, 64);
-    n1.ip({"link", "set", client_facing, "up"});
-    address(client_, "eth0", client_ipv4, 24);
-    address(client_, "eth0", client_ipv6, 64);
-    client_.ip({"link", "set", "eth0", "up"});
+    link({n1, std::string(client_facing_interface), node1_ipv4, node1_ipv6},
+         {client_, "eth0", client_ipv4, client_ipv6});
     // The client's default route ends in node1: Service addresses
     // (LoadBalancer, ExternalIP) reach it as a router would send them.
     route(client_, "default", node1_ipv4);
     route(client_, "default", node1_ipv6);
 
-    n1.ip({"link", "add", node2_facing, "type", "veth", "peer", "name", "n1", "netns", n2.name()});
-    address(n1, node2_facing, node1_link_ipv4, 24);
-    address(n1, node2_facing, node1_link_ipv6, 64);
-    n1.ip({"link", "set", node2_facing, "up"});
-    address(n2, "n1", node2_link_ipv4, 24);
-    address(n2, "n1", node2_link_ipv6, 64);
-    n2.ip({"link", "set", "n1", "up"});
-
+    link({n1, std::string(node2_facing_interface), node1_link_ipv4, node1_link_ipv6},
+         {n2, "n1", node2_link_ipv4, node2_link_ipv6});
     route(n1, node2_pod_cidr4, node2_link_ipv4);
     route(n1, node2_pod_cidr6, node2_link_ipv6);
     route(n2, node1_pod_cidr4, node1_link_ipv4);

@@ -38,6 +38,11 @@ Process start_echo_server(const NetNs& ns, std::string_view name,
     return server;
 }
 
+std::string endpoint_text(std::string_view address, int port) {
+    return address.find(':') != std::string_view::npos ? fmt::format("[{}]:{}", address, port)
+                                                        : fmt::format("{}:{}", address, port);
+}
+
 int ProbeReport::total_responses() const {
     return sum_of(responses);
 }

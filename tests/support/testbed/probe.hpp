@@ -24,6 +24,10 @@ namespace kpr::testbed {
 Process start_echo_server(const NetNs& ns, std::string_view name,
                           const std::vector<std::uint16_t>& ports, bool report_client = false);
 
+// An address and port as the client prints getpeername() and recvfrom()
+// results: "10.0.0.1:80", "[fd00::1]:80".
+std::string endpoint_text(std::string_view address, int port);
+
 // What an aggregated kpr-test-client mode (tcp, udp, udp-connected) printed,
 // as counts per distinct value.
 struct ProbeReport {
