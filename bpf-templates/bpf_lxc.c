@@ -21,6 +21,9 @@
 /* @kpr:if podEgress */
 #define KPR_HAVE_POD_EGRESS 1
 /* @kpr:endif */
+/* @kpr:if nodeIngress */
+#define KPR_HAVE_NODE_INGRESS 1
+/* @kpr:endif */
 
 /* @kpr:slot layouts */
 

@@ -11,6 +11,8 @@
 
 /* @kpr:slot maps */
 
+/* @kpr:slot constants */
+
 /* @kpr:if ipv4 */
 #include "lib/sock4.h"
 /* @kpr:endif */

@@ -93,6 +93,13 @@ DatapathBuild build_object(const BuildRequest& r, layout::Datapath datapath,
                           map.capacity, std::string(map.key.c_name), std::string(map.value.c_name),
                           manifest::map_layout_hash(map.type, map.key, map.value)});
     m.programs = programs_of(object_tmp);
+    const auto& f = r.schema.features;
+    m.backend_selection = f.backend_selection.algorithm;
+    m.maglev_table_size = f.backend_selection.maglev_table_size;
+    m.maglev_tables = r.schema.capacity("maglevTables");
+    m.snat_port_first = f.node_port.snat_port_first;
+    m.snat_port_last = f.node_port.snat_port_last;
+    m.session_affinity = f.session_affinity.enabled;
     if (datapath == layout::Datapath::tc) {
         m.identity = policy::identity_config(r.schema.identity);
         m.baseline_label_matches = schema::baseline_label_matches(r.schema.baseline_policy);

@@ -1,6 +1,8 @@
 // From schema to filled template, for any program object.
 #include "codegen/datapath_source.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "codegen/bpf_template.hpp"
@@ -31,6 +33,20 @@ void add_family_features(const schema::ClusterSchema& schema, TemplateInputs& in
         if (schema.has(f))
             inputs.features.insert(feature);
     }
+}
+
+std::string upper(std::string_view name) {
+    std::string out(name);
+    for (auto& c : out)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string service_flag_constants() {
+    std::string out = "/* Slot 0's flags in kpr_svc4/6 (layout::service_flag_*). */\n";
+    for (const auto& f : layout::service_flags)
+        out += fmt::format("#define KPR_SVC_{} {}\n", upper(f.name), f.bit);
+    return out;
 }
 
 std::string_view object_name(layout::Datapath datapath) {

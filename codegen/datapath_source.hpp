@@ -26,6 +26,13 @@ struct EmittedSource {
 // schema's families.
 void add_family_features(const schema::ClusterSchema& schema, TemplateInputs& inputs);
 
+// The C macros of layout::service_flags (KPR_SVC_EXTERNAL, ...), which both
+// objects read in slot 0 of kpr_svc4/6.
+std::string service_flag_constants();
+
+// The name in capitals, as C macros and enumerators spell it.
+std::string upper(std::string_view name);
+
 // "kpr_sock", "kpr_tc": the base of the object's file names.
 std::string_view object_name(layout::Datapath datapath);
 

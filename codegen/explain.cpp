@@ -22,7 +22,7 @@ std::uint64_t round8(std::uint64_t n) {
 // "cgroup/connect4" -> "cgroup connect (IPv4)": the hook a section attaches to.
 std::string hook_of(std::string_view section) {
     if (section == "tc")
-        return "tc clsact of a pod's host-side veth, spec.tcPrograms";
+        return "tc clsact of a pod's host-side veth or an external interface, spec.tcPrograms";
     const auto slash = section.find('/');
     if (slash == std::string_view::npos)
         return std::string(section);
@@ -35,8 +35,11 @@ std::string hook_of(std::string_view section) {
 }
 
 std::string capacity_origin(const PlannedMap& map) {
-    return map.capacity_name.empty() ? std::string("fixed")
-                                     : fmt::format("spec.maps.{}", map.capacity_name);
+    if (map.capacity_name.empty())
+        return "fixed";
+    if (map.type == layout::MapType::array) // only Maglev's tables are sized by the schema
+        return fmt::format("spec.maps.{} x maglevTableSize", map.capacity_name);
+    return fmt::format("spec.maps.{}", map.capacity_name);
 }
 
 } // namespace
@@ -45,6 +48,7 @@ std::uint64_t estimated_map_bytes(const PlannedMap& map) {
     switch (map.type) {
     case layout::MapType::lpm_trie: // a node per entry, allocated as entries arrive
         return (48 + round8(map.key.size) + round8(map.value.size)) * map.capacity;
+    case layout::MapType::array:
     case layout::MapType::percpu_array: // per CPU
         return round8(map.value.size) * map.capacity;
     case layout::MapType::hash:

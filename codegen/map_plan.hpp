@@ -1,7 +1,9 @@
 // The maps one cluster's program objects get: for each object kpr-gen
-// builds for the schema, the entries of layout/maps.hpp it declares whose
-// address family the schema enables, each with its capacity and its key
-// and value layouts as data. The C emitters work from this plan.
+// builds for the schema, the entries of layout/maps.hpp it declares (or,
+// for the TC object with nodeIngress, reads through the socket object's
+// pins) whose address family and condition the schema enables, each with
+// its capacity and its key and value layouts as data. The C emitters work
+// from this plan.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,12 @@ struct PlannedMap {
 
 // The program objects kpr-gen builds for the schema, in build order.
 std::vector<layout::Datapath> built_datapaths(const schema::ClusterSchema& schema);
+
+// Whether the TC object builds kpr_from_netdev, the external path.
+bool builds_node_ingress(const schema::ClusterSchema& schema);
+
+// Whether the schema meets a map's condition (layout::MapCondition).
+bool map_condition_holds(layout::MapCondition condition, const schema::ClusterSchema& schema);
 
 std::vector<PlannedMap> plan_maps(const schema::ClusterSchema& schema, layout::Datapath datapath);
 

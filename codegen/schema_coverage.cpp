@@ -14,13 +14,9 @@ namespace kpr::codegen {
 
 std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
     std::vector<std::string> out;
-    std::vector<std::string_view> node_programs;
-    for (auto p : {schema::TcProgram::nodeIngress, schema::TcProgram::nodeEgress})
-        if (schema.tc_programs.contains(p))
-            node_programs.push_back(to_string(p));
-    if (!node_programs.empty())
-        out.push_back(fmt::format("spec.tcPrograms ({}): the node's TC programs are not built yet",
-                                  fmt::join(node_programs, ", ")));
+    if (schema.tc_programs.contains(schema::TcProgram::nodeEgress))
+        out.push_back("spec.tcPrograms (nodeEgress): not built; the external path needs no "
+                      "program on an interface's egress (docs/datapath-nodeport.md)");
     std::set<std::string_view> sized;
     for (auto datapath : built_datapaths(schema))
         for (const auto& map : plan_maps(schema, datapath))
@@ -31,13 +27,17 @@ std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
                                       schema.capacity(d.name), d.name));
     const auto& f = schema.features;
     if (f.session_affinity.enabled)
-        out.push_back("spec.features.sessionAffinity: ClientIP affinity is not built yet (every "
-                      "connection picks a "
-                      "backend anew)");
-    if (f.backend_selection.algorithm != schema::BackendSelection::random)
+        out.push_back("spec.features.sessionAffinity: kpr_affinity is built, no program uses "
+                      "it yet (every connection picks a backend anew)");
+    if (f.backend_selection.algorithm != schema::BackendSelection::random &&
+        !map_condition_holds(layout::MapCondition::maglev, schema))
         out.push_back(fmt::format(
-            "spec.features.backendSelection ({}): not built yet; backends are chosen at random",
+            "spec.features.backendSelection ({}): used by the external path (nodeIngress), "
+            "which the schema does not build; the socket path chooses at random",
             to_string(f.backend_selection.algorithm)));
+    if (f.node_port != schema::NodePortSettings{} && !builds_node_ingress(schema))
+        out.push_back("spec.features.nodePort: SNAT ports are allocated by the external path, "
+                      "and spec.tcPrograms has no nodeIngress");
     const bool tc = has_tc_datapath(schema);
     if (!tc && f.conntrack != schema::ConntrackTimeouts{})
         out.push_back("spec.features.conntrack: connections are tracked by the pod TC programs, "

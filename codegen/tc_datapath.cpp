@@ -1,8 +1,6 @@
 // The TC object's template inputs.
 #include "codegen/tc_datapath.hpp"
 
-#include <cctype>
-
 #include <fmt/format.h>
 
 #include "codegen/baseline_policy_c.hpp"
@@ -13,16 +11,12 @@
 #include "kpr/layout/conntrack.hpp"
 #include "kpr/layout/drop_reason.hpp"
 #include "kpr/layout/endpoint_policy.hpp"
+#include "kpr/layout/nat.hpp"
+#include "kpr/layout/node_address.hpp"
+#include "kpr/layout/source_range.hpp"
 
 namespace kpr::codegen {
 namespace {
-
-std::string upper(std::string_view name) {
-    std::string out(name);
-    for (auto& c : out)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string nanoseconds(std::uint32_t seconds) {
     return fmt::format("{}000000000ULL", seconds);
@@ -53,6 +47,20 @@ std::string constants(const schema::ClusterSchema& schema) {
     out += fmt::format("#define KPR_CT_TCP_CLOSING_NS {}\n", nanoseconds(t.tcp_closing));
     out += fmt::format("#define KPR_CT_UDP_NS {}\n", nanoseconds(t.udp));
     out += fmt::format("#define KPR_CT_ICMP_NS {}\n", nanoseconds(t.icmp));
+    if (!builds_node_ingress(schema))
+        return out;
+    const auto& n = schema.features.node_port;
+    out += "\n" + service_flag_constants();
+    out += fmt::format("\n/* The external path (spec.features.nodePort, backendSelection). */\n"
+                       "#define KPR_NAT_FORWARD {}\n#define KPR_NAT_REVERSE {}\n"
+                       "#define KPR_SNAT_PORT_FIRST {}\n#define KPR_SNAT_PORT_LAST {}\n"
+                       "#define KPR_NODE_ADDRESS_IPV4 {}\n#define KPR_NODE_ADDRESS_IPV6 {}\n"
+                       "#define KPR_SOURCE_RANGE_PREFIX_BITS {}\n"
+                       "#define KPR_MAGLEV_TABLE_SIZE {}\n",
+                       layout::nat_forward, layout::nat_reverse, n.snat_port_first,
+                       n.snat_port_last, layout::node_address_ipv4, layout::node_address_ipv6,
+                       layout::source_range_prefix_bits,
+                       schema.features.backend_selection.maglev_table_size);
     return out;
 }
 
@@ -60,7 +68,8 @@ std::string constants(const schema::ClusterSchema& schema) {
 
 bool has_tc_datapath(const schema::ClusterSchema& schema) {
     return schema.tc_programs.contains(schema::TcProgram::podIngress) ||
-           schema.tc_programs.contains(schema::TcProgram::podEgress);
+           schema.tc_programs.contains(schema::TcProgram::podEgress) ||
+           builds_node_ingress(schema);
 }
 
 TemplateInputs tc_template_inputs(const schema::ClusterSchema& schema) {
@@ -71,11 +80,18 @@ TemplateInputs tc_template_inputs(const schema::ClusterSchema& schema) {
     in.slots["constants"] = constants(schema);
     in.slots["baseline"] = emit_baseline_policy_c(schema);
     add_family_features(schema, in);
-    for (auto p : {schema::TcProgram::podIngress, schema::TcProgram::podEgress}) {
+    for (auto p : {schema::TcProgram::podIngress, schema::TcProgram::podEgress,
+                   schema::TcProgram::nodeIngress}) {
         in.known_features.insert(std::string(to_string(p)));
         if (schema.tc_programs.contains(p))
             in.features.insert(std::string(to_string(p)));
     }
+    for (const char* feature : {"maglev", "sessionAffinity"})
+        in.known_features.insert(feature);
+    if (map_condition_holds(layout::MapCondition::maglev, schema))
+        in.features.insert("maglev");
+    if (map_condition_holds(layout::MapCondition::session_affinity, schema))
+        in.features.insert("sessionAffinity");
     return in;
 }
 

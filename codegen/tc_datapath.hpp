@@ -1,8 +1,9 @@
-// The pod TC programs' object (bpf-templates/bpf_lxc.c), built when the
-// schema asks for podIngress or podEgress: its slots filled with the map
-// plan, the constants the C side shares with kpr's C++ declarations (drop
-// reasons, conntrack states, endpoint flags) and the schema's conntrack
-// timeouts, and the baseline rules.
+// The TC object (bpf-templates/bpf_lxc.c), built when the schema asks for
+// podIngress, podEgress or nodeIngress: its slots filled with the map plan,
+// the constants the C side shares with kpr's C++ declarations (drop
+// reasons, conntrack states, endpoint flags, service flags) and the
+// schema's conntrack timeouts and external-path settings, and the baseline
+// rules.
 #pragma once
 
 #include <string_view>

@@ -29,11 +29,17 @@ struct kpr_service_value {
 	__u32 backend_id;
 	__u16 count;
 	__u16 rev_nat_id;
+	__u16 flags;
+	__u16 maglev_table;
+	__u32 affinity_seconds;
 };
-_Static_assert(sizeof(struct kpr_service_value) == 8, "struct kpr_service_value: size differs from the C++ layout");
+_Static_assert(sizeof(struct kpr_service_value) == 16, "struct kpr_service_value: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, backend_id) == 0, "struct kpr_service_value: offset of backend_id differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, count) == 4, "struct kpr_service_value: offset of count differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, rev_nat_id) == 6, "struct kpr_service_value: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, flags) == 8, "struct kpr_service_value: offset of flags differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, maglev_table) == 10, "struct kpr_service_value: offset of maglev_table differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, affinity_seconds) == 12, "struct kpr_service_value: offset of affinity_seconds differs from the C++ layout");
 
 struct kpr_backend_key {
 	__u32 backend_id;
@@ -75,6 +81,22 @@ _Static_assert(__builtin_offsetof(struct kpr_revnat6_value, address) == 0, "stru
 _Static_assert(__builtin_offsetof(struct kpr_revnat6_value, port) == 16, "struct kpr_revnat6_value: offset of port differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_revnat6_value, rev_nat_id) == 18, "struct kpr_revnat6_value: offset of rev_nat_id differs from the C++ layout");
 
+struct kpr_nodeport_key {
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+};
+_Static_assert(sizeof(struct kpr_nodeport_key) == 4, "struct kpr_nodeport_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeport_key, port) == 0, "struct kpr_nodeport_key: offset of port differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeport_key, proto) == 2, "struct kpr_nodeport_key: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeport_key, pad0) == 3, "struct kpr_nodeport_key: offset of pad0 differs from the C++ layout");
+
+struct kpr_nodeport_value {
+	__u32 services;
+};
+_Static_assert(sizeof(struct kpr_nodeport_value) == 4, "struct kpr_nodeport_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeport_value, services) == 0, "struct kpr_nodeport_value: offset of services differs from the C++ layout");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -98,6 +120,21 @@ struct {
 	__type(value, struct kpr_revnat6_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_revnat6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_nodeport_key);
+	__type(value, struct kpr_nodeport_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_nodeport SEC(".maps");
+
+/* Slot 0's flags in kpr_svc4/6 (layout::service_flag_*). */
+#define KPR_SVC_EXTERNAL 1
+#define KPR_SVC_LOCAL_ONLY 2
+#define KPR_SVC_SOURCE_RANGES 4
+#define KPR_SVC_MAGLEV 8
+#define KPR_SVC_AFFINITY 16
 
 #include "lib/sock6_unmapped.h"
 #include "lib/sock6.h"

@@ -157,7 +157,7 @@ TEST_F(BuiltDatapath, AMalformedManifestIsRefused) {
 TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
     const auto text = codegen::explain_datapath(*schema_, {build_});
     EXPECT_NE(
-        text.find("kpr_svc6      BPF_MAP_TYPE_HASH         key 24 B  value  8 B  capacity    65536"),
+        text.find("kpr_svc6      BPF_MAP_TYPE_HASH         key 24 B  value 16 B  capacity    65536"),
         std::string::npos)
         << text;
     EXPECT_NE(text.find("(spec.maps.sockRevNat, IPv6)"), std::string::npos) << text;
@@ -170,9 +170,9 @@ TEST_F(BuiltDatapath, ExplainListsMapsProgramsAndWhatIsNotBuilt) {
 TEST(MapMemoryEstimate, CountsElementsAndBuckets) {
     const auto schema = schema::load_cluster_schema(KPR_EXAMPLE_SCHEMA).schema.value();
     const auto plan = codegen::plan_maps(schema, layout::Datapath::socket);
-    // kpr_svc4: 12-byte key (16 rounded), 8-byte value, 65536 entries and buckets.
+    // kpr_svc4: 12-byte key (16 rounded), 16-byte value, 65536 entries and buckets.
     EXPECT_EQ(plan[0].name, "kpr_svc4");
-    EXPECT_EQ(codegen::estimated_map_bytes(plan[0]), (48u + 16 + 8) * 65536 + 16u * 65536);
+    EXPECT_EQ(codegen::estimated_map_bytes(plan[0]), (48u + 16 + 16) * 65536 + 16u * 65536);
 }
 
 TEST(ManifestPath, SitsBesideTheObject) {

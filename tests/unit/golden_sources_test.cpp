@@ -123,8 +123,9 @@ TEST(GoldenSources, TheIpv4OnlySourceHasNoIpv6) {
 }
 
 // The socket source does not depend on what only the TC object (or no
-// data path yet) uses: TC programs, conntrack, affinity, Maglev,
-// identities and the baseline policy.
+// data path yet) uses: TC programs, conntrack, Maglev, the SNAT ports,
+// identities and the baseline policy. (Session affinity is the socket
+// object's: it declares kpr_affinity.)
 TEST(GoldenSources, SectionsOutsideTheSocketObjectLeaveItsSourceAlone) {
     auto full =
         schema::load_cluster_schema(fs::path(KPR_EXAMPLES_DIR) / "schemas" / "all-features.yaml")
@@ -132,6 +133,7 @@ TEST(GoldenSources, SectionsOutsideTheSocketObjectLeaveItsSourceAlone) {
     auto bare = full;
     bare.tc_programs.clear();
     bare.features = {};
+    bare.features.session_affinity = full.features.session_affinity;
     bare.identity = {};
     bare.baseline_policy = {};
     std::set<std::string_view> socket_capacities;

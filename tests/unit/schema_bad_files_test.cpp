@@ -94,6 +94,15 @@ const std::vector<BadSchema> bad_schemas = {
      {
          "7:41: spec.features.backendSelection.maglevTableSize: only used when algorithm is maglev",
      }},
+    {"maglev-tables-too-many-entries.yaml",
+     {
+         "8:19: spec.maps.maglevTables: 2048 Maglev tables of 16381 slots are 33548288 entries, "
+         "above the maximum 16777216",
+     }},
+    {"nat-capacity-below-minimum.yaml",
+     {
+         "8:21: spec.maps.nat.capacity: 100 is below the minimum 1024",
+     }},
     {"peer-cidr-host-bits.yaml",
      {
          "14:15: spec.baselinePolicy.rules[0].peers[0].cidr: \"10.1.2.3/8\" has host bits set (the "
@@ -175,6 +184,21 @@ const std::vector<BadSchema> bad_schemas = {
      {
          "8:56: spec.baselinePolicy.rules[0].direction: Ingress rules are enforced by the "
          "podIngress TC program, which spec.tcPrograms does not list",
+     }},
+    {"snat-port-below-1024.yaml",
+     {
+         "7:35: spec.features.nodePort.snatPortLst: unknown field (did you mean \"snatPortLast\"?)",
+         "7:31: spec.features.nodePort.snatPortFirst: 80 is out of range 1024-65535",
+     }},
+    {"snat-port-range-empty.yaml",
+     {
+         "7:52: spec.features.nodePort.snatPortLast: the SNAT port range 64000-63000 is empty "
+         "(snatPortFirst is above snatPortLast)",
+     }},
+    {"snat-port-range-overlaps-node-ports.yaml",
+     {
+         "7:31: spec.features.nodePort.snatPortFirst: the SNAT port range 29000-31000 overlaps "
+         "the NodePort range 30000-32767",
      }},
     {"too-many-label-matches.yaml",
      {

@@ -65,7 +65,7 @@ std::uint32_t default_capacity(std::string_view map) {
 }
 
 const std::set<SocketHook> all_hooks{SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
-                                     SocketHook::getpeername};
+                                     SocketHook::getpeername, SocketHook::bind};
 
 // --- valid schemas ---
 
@@ -104,7 +104,8 @@ TEST(SchemaDecode, ExampleClusterSchemaDecodes) {
     ClusterSchema expected;
     expected.name = "example";
     expected.families = {net::Family::ipv4, net::Family::ipv6};
-    expected.hooks = all_hooks;
+    expected.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
+                      SocketHook::getpeername};
     for (const MapDefault& d : map_defaults)
         expected.maps[std::string(d.name)] = {d.capacity};
     expected.maps["services"] = {65536};
@@ -113,7 +114,7 @@ TEST(SchemaDecode, ExampleClusterSchemaDecodes) {
     EXPECT_EQ(*r.schema, expected);
 }
 
-TEST(SchemaDecode, SocketHooksDefaultToAllFour) {
+TEST(SchemaDecode, SocketHooksDefaultToAllFive) {
     const SchemaResult r = decode(schema("  families: [IPv4]\n"));
     ASSERT_TRUE(r.schema.has_value());
     EXPECT_EQ(r.schema->hooks, all_hooks);
@@ -128,8 +129,9 @@ TEST(SchemaDecode, MapCapacitiesDefaultWhenMapsIsAbsent) {
         EXPECT_EQ(settings.capacity, default_capacity(name)) << name;
     }
     EXPECT_EQ(names, (std::vector<std::string>{"affinity", "backends", "conntrack", "endpoints",
-                                               "identityMatches", "ipcache", "policy", "services",
-                                               "sockRevNat"}));
+                                               "identityMatches", "ipcache", "maglevTables", "nat",
+                                               "policy", "services", "sockRevNat",
+                                               "sourceRanges"}));
 }
 
 TEST(SchemaDecode, MapsGivenInPartKeepTheDefaultsForTheRest) {
@@ -272,10 +274,10 @@ TEST(SchemaDecode, UnknownHook) {
     EXPECT_EQ(errors(schema("  families: [IPv4]\n  socketHooks: [connect, accept, getpeernam]\n")),
               (std::vector<Reported>{
                   {7, 26, "ClusterDatapath example", "spec.socketHooks[1]",
-                   "\"accept\" is not one of connect, sendmsg, recvmsg, getpeername"},
+                   "\"accept\" is not one of connect, sendmsg, recvmsg, getpeername, bind"},
                   {7, 34, "ClusterDatapath example", "spec.socketHooks[2]",
-                   "\"getpeernam\" is not one of connect, sendmsg, recvmsg, getpeername (did you "
-                   "mean \"getpeername\"?)"},
+                   "\"getpeernam\" is not one of connect, sendmsg, recvmsg, getpeername, bind "
+                   "(did you mean \"getpeername\"?)"},
               }));
 }
 

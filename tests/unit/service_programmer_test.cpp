@@ -251,9 +251,9 @@ TEST_F(Fixture, LeftoversOfAnInterruptedAgentAreCleanedUp) {
     // A slot beyond the count, slots of a frontend whose head is gone, and a
     // backend nothing refers to: what a kill between two writes leaves.
     auto stray = service_key<Ipv4Maps>(web.frontend, 5);
-    v4.services.entries()[stray] = layout::ServiceValue{77, 0, 1};
+    v4.services.entries()[stray] = layout::ServiceValue{77, 0, 1, 0, 0, 0};
     const Frontend gone{ip("10.96.0.99"), 80, k8s::Protocol::TCP};
-    v4.services.entries()[service_key<Ipv4Maps>(gone, 1)] = layout::ServiceValue{77, 0, 2};
+    v4.services.entries()[service_key<Ipv4Maps>(gone, 1)] = layout::ServiceValue{77, 0, 2, 0, 0, 0};
     v4.backends.entries()[layout::BackendKey{77}] = backend_value<Ipv4Maps>({ip("10.244.0.77"), 8080}, k8s::Protocol::TCP);
 
     apply({service("web", {web})});

@@ -30,6 +30,12 @@ enum class DropReason : std::uint32_t {
     policy_denied_ingress,
     policy_denied_egress,
     policy_revoked,
+    no_local_backend,
+    no_backend,
+    source_range_denied,
+    snat_ports_exhausted,
+    no_node_address,
+    no_route,
 };
 
 struct DropReasonInfo {
@@ -66,6 +72,18 @@ inline constexpr std::array drop_reasons{
                    "no NetworkPolicy allows it out of the pod"},
     DropReasonInfo{DropReason::policy_revoked, "policy_revoked",
                    "a tracked connection that policy no longer allows"},
+    DropReasonInfo{DropReason::no_local_backend, "no_local_backend",
+                   "an externalTrafficPolicy Local frontend with no backend on this node"},
+    DropReasonInfo{DropReason::no_backend, "no_backend",
+                   "an external frontend with no usable backend"},
+    DropReasonInfo{DropReason::source_range_denied, "source_range_denied",
+                   "a client outside the frontend's loadBalancerSourceRanges"},
+    DropReasonInfo{DropReason::snat_ports_exhausted, "snat_ports_exhausted",
+                   "every SNAT port probed for a new external flow is taken"},
+    DropReasonInfo{DropReason::no_node_address, "no_node_address",
+                   "a flow to SNAT, and no node address of its family is set"},
+    DropReasonInfo{DropReason::no_route, "no_route",
+                   "the FIB has no route for a translated packet"},
 };
 
 inline constexpr std::uint32_t drop_reason_count = drop_reasons.size();

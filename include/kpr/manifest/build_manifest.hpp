@@ -4,7 +4,9 @@
 // programs with their sections and instruction counts. An object that
 // enforces policy also carries what the agent must compute exactly as the
 // build assumed: the identity configuration and the baseline rules' label
-// matches, in the order of their bits in kpr_idmatch. kpr-agent reads it
+// matches, in the order of their bits in kpr_idmatch. Both objects carry
+// the load-balancing settings the agent programs the maps by (Maglev table
+// size and count, SNAT port range, whether affinity is built). kpr-agent reads it
 // before loading the object (manifest_check.hpp). JSON, so any tool can
 // read it; parsed here with yaml-cpp, whose YAML is a superset of JSON.
 #pragma once
@@ -22,6 +24,7 @@
 #include "kpr/file_contents.hpp"
 #include "kpr/policy/identity.hpp"
 #include "kpr/schema/baseline_policy.hpp"
+#include "kpr/schema/cluster_schema.hpp"
 
 namespace kpr::manifest {
 
@@ -54,6 +57,13 @@ struct BuildManifest {
     // Set for an object with TC policy programs.
     std::optional<policy::IdentityConfig> identity;
     std::vector<schema::IdentityLabelMatch> baseline_label_matches; // bit i: match i
+    // "loadBalancing": spec.features as the build used them.
+    schema::BackendSelection backend_selection = schema::BackendSelection::random;
+    std::uint32_t maglev_table_size = 0; // slots per Maglev table (kpr_maglev)
+    std::uint32_t maglev_tables = 0;     // tables kpr_maglev holds (spec.maps.maglevTables)
+    std::uint16_t snat_port_first = 0;   // the external path's SNAT ports
+    std::uint16_t snat_port_last = 0;
+    bool session_affinity = false; // kpr_affinity is built
     bool operator==(const BuildManifest&) const = default;
 };
 
@@ -92,7 +102,12 @@ inline std::string to_json(const BuildManifest& m) {
         out += fmt::format("{}\n    {{\"name\": {}, \"section\": {}, \"instructions\": {}}}",
                            i ? "," : "", quoted(p.name), quoted(p.section), p.instructions);
     }
-    out += "\n  ]";
+    out += fmt::format("\n  ],\n  \"loadBalancing\": {{\"backendSelection\": {}, "
+                       "\"maglevTableSize\": {}, \"maglevTables\": {}, \"snatPortFirst\": {}, "
+                       "\"snatPortLast\": {}, \"sessionAffinity\": {}}}",
+                       quoted(std::string(schema::to_string(m.backend_selection))),
+                       m.maglev_table_size, m.maglev_tables, m.snat_port_first,
+                       m.snat_port_last, m.session_affinity);
     if (m.identity) {
         const auto strings = [&](const std::vector<std::string>& list) {
             std::string text;
@@ -157,6 +172,19 @@ inline BuildManifest read_manifest(const std::filesystem::path& path) {
         for (const auto& p : root["programs"])
             m.programs.push_back({p["name"].as<std::string>(), p["section"].as<std::string>(),
                                   p["instructions"].as<std::uint32_t>()});
+        const YAML::Node lb = root["loadBalancing"];
+        const auto selection = lb["backendSelection"].as<std::string>();
+        if (selection != "random" && selection != "maglev")
+            throw ManifestError(fmt::format("{}: loadBalancing.backendSelection {:?} is neither "
+                                            "random nor maglev",
+                                            path.string(), selection));
+        m.backend_selection = selection == "maglev" ? schema::BackendSelection::maglev
+                                                    : schema::BackendSelection::random;
+        m.maglev_table_size = lb["maglevTableSize"].as<std::uint32_t>();
+        m.maglev_tables = lb["maglevTables"].as<std::uint32_t>();
+        m.snat_port_first = lb["snatPortFirst"].as<std::uint16_t>();
+        m.snat_port_last = lb["snatPortLast"].as<std::uint16_t>();
+        m.session_affinity = lb["sessionAffinity"].as<bool>();
         if (const YAML::Node identity = root["identity"]) {
             policy::IdentityConfig c;
             c.pod_label_keys = identity["podLabelKeys"].as<std::vector<std::string>>();

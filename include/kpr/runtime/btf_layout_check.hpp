@@ -102,6 +102,8 @@ inline bpf_map_type kernel_map_type(layout::MapType t) {
         return BPF_MAP_TYPE_LRU_HASH;
     case layout::MapType::lpm_trie:
         return BPF_MAP_TYPE_LPM_TRIE;
+    case layout::MapType::array:
+        return BPF_MAP_TYPE_ARRAY;
     case layout::MapType::percpu_array:
         return BPF_MAP_TYPE_PERCPU_ARRAY;
     }

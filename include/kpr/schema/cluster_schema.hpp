@@ -20,7 +20,11 @@
 
 namespace kpr::schema {
 
-enum class SocketHook { connect, sendmsg, recvmsg, getpeername };
+enum class SocketHook { connect, sendmsg, recvmsg, getpeername, bind };
+
+inline constexpr SocketHook all_socket_hooks[] = {SocketHook::connect, SocketHook::sendmsg,
+                                                  SocketHook::recvmsg, SocketHook::getpeername,
+                                                  SocketHook::bind};
 
 inline std::string_view to_string(SocketHook h) {
     switch (h) {
@@ -32,11 +36,14 @@ inline std::string_view to_string(SocketHook h) {
         return "recvmsg";
     case SocketHook::getpeername:
         return "getpeername";
+    case SocketHook::bind:
+        return "bind";
     }
     return "?";
 }
 
-// The TC programs a cluster may ask for (validated; not built yet).
+// The TC programs a cluster may ask for (nodeEgress: validated, not built;
+// docs/datapath-nodeport.md says why).
 enum class TcProgram { podIngress, podEgress, nodeIngress, nodeEgress };
 
 inline constexpr TcProgram all_tc_programs[] = {TcProgram::podIngress, TcProgram::podEgress,
@@ -84,10 +91,20 @@ struct ConntrackTimeouts {
     bool operator==(const ConntrackTimeouts&) const = default;
 };
 
+// The ports the external path SNATs flows to under externalTrafficPolicy
+// Cluster: above Linux's default ip_local_port_range (32768-60999) and
+// outside the NodePort range, so no local socket gets one by autobind.
+struct NodePortSettings {
+    std::uint16_t snat_port_first = 61000;
+    std::uint16_t snat_port_last = 65535;
+    bool operator==(const NodePortSettings&) const = default;
+};
+
 struct Features {
     SessionAffinity session_affinity;
     BackendSelectionSettings backend_selection;
     ConntrackTimeouts conntrack;
+    NodePortSettings node_port;
     bool operator==(const Features&) const = default;
 };
 

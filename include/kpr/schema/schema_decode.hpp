@@ -10,7 +10,7 @@
 //   metadata: {name: example}
 //   spec:
 //     families: [IPv4, IPv6]                  # at least one
-//     socketHooks: [connect, sendmsg, recvmsg, getpeername]   # default: all
+//     socketHooks: [connect, sendmsg, recvmsg, getpeername, bind]   # default: all
 //     tcPrograms: [podIngress, podEgress]     # default: none
 //     maps:                                   # each optional, with a default (map_defaults)
 //       services: {capacity: 65536}
@@ -64,8 +64,12 @@ inline constexpr MapDefault map_defaults[] = {
     {"sockRevNat", 262144, min_capacity}, {"conntrack", 262144, 1024},
     {"affinity", 65536, min_capacity}, {"ipcache", 65536, min_capacity},
     {"policy", 16384, min_capacity}, {"endpoints", 1024, min_capacity},
-    {"identityMatches", 65536, min_capacity},
+    {"identityMatches", 65536, min_capacity}, {"nat", 262144, 1024},
+    {"sourceRanges", 16384, min_capacity}, {"maglevTables", 256, min_capacity},
 };
+
+// kpr_maglev holds maglevTables x maglevTableSize entries, at most this many.
+inline constexpr std::uint64_t max_maglev_entries = max_capacity;
 
 constexpr bool has_map_default(std::string_view name) {
     for (const auto& d : map_defaults)
@@ -98,16 +102,43 @@ inline bool is_prime(std::uint32_t n) {
 
 inline constexpr std::uint32_t max_timeout_seconds = 7 * 24 * 3600;
 
+// Kubernetes' default --service-node-port-range, which SNAT ports avoid.
+inline constexpr std::uint16_t node_port_range_first = 30000;
+inline constexpr std::uint16_t node_port_range_last = 32767;
+inline constexpr std::uint16_t min_snat_port = 1024;
+
 //   features:
 //     sessionAffinity: {enabled: true, maxTimeoutSeconds: 10800}
 //     backendSelection: {algorithm: maglev, maglevTableSize: 16381}   # random | maglev
 //     conntrack: {tcpNewSeconds: 60, tcpEstablishedSeconds: 21600, tcpClosingSeconds: 10,
 //                 udpSeconds: 30, icmpSeconds: 30}
+//     nodePort: {snatPortFirst: 61000, snatPortLast: 65535}
 inline Features read_features(yaml::FieldReader& r, const yaml::YamlField& field) {
     Features f;
     if (!r.expect_map(field))
         return f;
-    r.reject_unknown_fields(field, {"sessionAffinity", "backendSelection", "conntrack"});
+    r.reject_unknown_fields(field, {"sessionAffinity", "backendSelection", "conntrack", "nodePort"});
+    if (const auto node_port = field.child("nodePort"); r.expect_map(node_port)) {
+        r.reject_unknown_fields(node_port, {"snatPortFirst", "snatPortLast"});
+        const auto first = node_port.child("snatPortFirst");
+        const auto last = node_port.child("snatPortLast");
+        if (auto p = r.read_integer(first, min_snat_port, 65535))
+            f.node_port.snat_port_first = static_cast<std::uint16_t>(*p);
+        if (auto p = r.read_integer(last, min_snat_port, 65535))
+            f.node_port.snat_port_last = static_cast<std::uint16_t>(*p);
+        const auto& n = f.node_port;
+        const auto& blamed = last.present() ? last : first;
+        if (n.snat_port_first > n.snat_port_last)
+            r.report(blamed, fmt::format("the SNAT port range {}-{} is empty (snatPortFirst is "
+                                         "above snatPortLast)",
+                                         n.snat_port_first, n.snat_port_last));
+        else if (n.snat_port_first <= node_port_range_last &&
+                 n.snat_port_last >= node_port_range_first)
+            r.report(first.present() ? first : last,
+                     fmt::format("the SNAT port range {}-{} overlaps the NodePort range {}-{}",
+                                 n.snat_port_first, n.snat_port_last, node_port_range_first,
+                                 node_port_range_last));
+    }
     if (const auto affinity = field.child("sessionAffinity"); r.expect_map(affinity)) {
         r.reject_unknown_fields(affinity, {"enabled", "maxTimeoutSeconds"});
         f.session_affinity.enabled = r.read_bool(affinity.child("enabled")).value_or(false);
@@ -225,13 +256,10 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             r.report(spec.child("families"), "at least one family is required");
 
         if (spec.child("socketHooks").present())
-            schema.hooks = detail::read_choice_set<SocketHook>(
-                r, spec.child("socketHooks"),
-                std::initializer_list<SocketHook>{SocketHook::connect, SocketHook::sendmsg,
-                                                  SocketHook::recvmsg, SocketHook::getpeername});
+            schema.hooks =
+                detail::read_choice_set<SocketHook>(r, spec.child("socketHooks"), all_socket_hooks);
         else
-            schema.hooks = {SocketHook::connect, SocketHook::sendmsg, SocketHook::recvmsg,
-                            SocketHook::getpeername};
+            schema.hooks = {std::begin(all_socket_hooks), std::end(all_socket_hooks)};
         if (schema.hooks.contains(SocketHook::sendmsg) &&
             !schema.hooks.contains(SocketHook::recvmsg))
             r.report(spec.child("socketHooks"),
@@ -269,6 +297,17 @@ inline SchemaResult decode_cluster_schema(const std::string& text, const std::st
             }
         }
         schema.features = detail::read_features(r, spec.child("features"));
+        if (const std::uint64_t entries =
+                std::uint64_t{schema.maps["maglevTables"].capacity} *
+                schema.features.backend_selection.maglev_table_size;
+            schema.features.backend_selection.algorithm == BackendSelection::maglev &&
+            entries > max_maglev_entries)
+            r.report(maps.child("maglevTables").present() ? maps.child("maglevTables")
+                                                          : spec.child("features"),
+                     fmt::format("{} Maglev tables of {} slots are {} entries, above the maximum {}",
+                                 schema.maps["maglevTables"].capacity,
+                                 schema.features.backend_selection.maglev_table_size, entries,
+                                 max_maglev_entries));
         const std::size_t errors_before_identity = r.error_count();
         schema.identity = detail::read_identity_schema(r, spec.child("identity"));
         if (r.error_count() == errors_before_identity)

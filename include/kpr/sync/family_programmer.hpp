@@ -97,11 +97,11 @@ template <class F> class FamilyProgrammer {
             if (slot <= p.backend_ids.size() && p.backend_ids[slot - 1] == id)
                 continue;
             slot_keys.push_back(service_key<F>(f, slot));
-            slot_values.push_back(layout::ServiceValue{id, 0, p.rev_nat_id});
+            slot_values.push_back(layout::ServiceValue{id, 0, p.rev_nat_id, 0, 0, 0});
         }
         services_.update_batch(slot_keys, slot_values);
         if (fresh || count != p.backend_ids.size())
-            services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id});
+            services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id, 0, 0, 0});
         erase_slots(f, p, count + 1);
 
         const auto old_ids = std::exchange(p.backend_ids, ids);

@@ -15,6 +15,111 @@
 #define KPR_HAVE_IPV6 1
 #define KPR_HAVE_POD_INGRESS 1
 #define KPR_HAVE_POD_EGRESS 1
+#define KPR_HAVE_NODE_INGRESS 1
+
+struct kpr_service4_key {
+	__be32 address;
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+	__u16 backend_slot;
+	__u16 pad1;
+};
+_Static_assert(sizeof(struct kpr_service4_key) == 12, "struct kpr_service4_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, address) == 0, "struct kpr_service4_key: offset of address differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, port) == 4, "struct kpr_service4_key: offset of port differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, proto) == 6, "struct kpr_service4_key: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, pad0) == 7, "struct kpr_service4_key: offset of pad0 differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, backend_slot) == 8, "struct kpr_service4_key: offset of backend_slot differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service4_key, pad1) == 10, "struct kpr_service4_key: offset of pad1 differs from the C++ layout");
+
+struct kpr_service_value {
+	__u32 backend_id;
+	__u16 count;
+	__u16 rev_nat_id;
+	__u16 flags;
+	__u16 maglev_table;
+	__u32 affinity_seconds;
+};
+_Static_assert(sizeof(struct kpr_service_value) == 16, "struct kpr_service_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, backend_id) == 0, "struct kpr_service_value: offset of backend_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, count) == 4, "struct kpr_service_value: offset of count differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, rev_nat_id) == 6, "struct kpr_service_value: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, flags) == 8, "struct kpr_service_value: offset of flags differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, maglev_table) == 10, "struct kpr_service_value: offset of maglev_table differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, affinity_seconds) == 12, "struct kpr_service_value: offset of affinity_seconds differs from the C++ layout");
+
+struct kpr_service6_key {
+	__be32 address[4];
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+	__u16 backend_slot;
+	__u16 pad1;
+};
+_Static_assert(sizeof(struct kpr_service6_key) == 24, "struct kpr_service6_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, address) == 0, "struct kpr_service6_key: offset of address differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, port) == 16, "struct kpr_service6_key: offset of port differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, proto) == 18, "struct kpr_service6_key: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, pad0) == 19, "struct kpr_service6_key: offset of pad0 differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, backend_slot) == 20, "struct kpr_service6_key: offset of backend_slot differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service6_key, pad1) == 22, "struct kpr_service6_key: offset of pad1 differs from the C++ layout");
+
+struct kpr_backend_key {
+	__u32 backend_id;
+};
+_Static_assert(sizeof(struct kpr_backend_key) == 4, "struct kpr_backend_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend_key, backend_id) == 0, "struct kpr_backend_key: offset of backend_id differs from the C++ layout");
+
+struct kpr_backend4 {
+	__be32 address;
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+};
+_Static_assert(sizeof(struct kpr_backend4) == 8, "struct kpr_backend4: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend4, address) == 0, "struct kpr_backend4: offset of address differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend4, port) == 4, "struct kpr_backend4: offset of port differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend4, proto) == 6, "struct kpr_backend4: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend4, pad0) == 7, "struct kpr_backend4: offset of pad0 differs from the C++ layout");
+
+struct kpr_backend6 {
+	__be32 address[4];
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+};
+_Static_assert(sizeof(struct kpr_backend6) == 20, "struct kpr_backend6: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend6, address) == 0, "struct kpr_backend6: offset of address differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend6, port) == 16, "struct kpr_backend6: offset of port differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend6, proto) == 18, "struct kpr_backend6: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_backend6, pad0) == 19, "struct kpr_backend6: offset of pad0 differs from the C++ layout");
+
+struct kpr_affinity_key {
+	__u64 client_cookie;
+	__be32 client_address[4];
+	__u16 rev_nat_id;
+	__u8 family;
+	__u8 pad0;
+	__u8 pad1[4];
+};
+_Static_assert(sizeof(struct kpr_affinity_key) == 32, "struct kpr_affinity_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, client_cookie) == 0, "struct kpr_affinity_key: offset of client_cookie differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, client_address) == 8, "struct kpr_affinity_key: offset of client_address differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, rev_nat_id) == 24, "struct kpr_affinity_key: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, family) == 26, "struct kpr_affinity_key: offset of family differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, pad0) == 27, "struct kpr_affinity_key: offset of pad0 differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_key, pad1) == 28, "struct kpr_affinity_key: offset of pad1 differs from the C++ layout");
+
+struct kpr_affinity_value {
+	__u64 last_used_ns;
+	__u32 backend_id;
+	__u8 pad0[4];
+};
+_Static_assert(sizeof(struct kpr_affinity_value) == 16, "struct kpr_affinity_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_value, last_used_ns) == 0, "struct kpr_affinity_value: offset of last_used_ns differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_value, backend_id) == 8, "struct kpr_affinity_value: offset of backend_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_affinity_value, pad0) == 12, "struct kpr_affinity_value: offset of pad0 differs from the C++ layout");
 
 struct kpr_ipcache4_key {
 	__u32 prefix_len;
@@ -164,6 +269,184 @@ struct kpr_idmatch_value {
 _Static_assert(sizeof(struct kpr_idmatch_value) == 64, "struct kpr_idmatch_value: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_idmatch_value, bits) == 0, "struct kpr_idmatch_value: offset of bits differs from the C++ layout");
 
+struct kpr_nat4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 direction;
+	__u8 pad0[2];
+};
+_Static_assert(sizeof(struct kpr_nat4_key) == 16, "struct kpr_nat4_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, saddr) == 0, "struct kpr_nat4_key: offset of saddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, daddr) == 4, "struct kpr_nat4_key: offset of daddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, sport) == 8, "struct kpr_nat4_key: offset of sport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, dport) == 10, "struct kpr_nat4_key: offset of dport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, proto) == 12, "struct kpr_nat4_key: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, direction) == 13, "struct kpr_nat4_key: offset of direction differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_key, pad0) == 14, "struct kpr_nat4_key: offset of pad0 differs from the C++ layout");
+
+struct kpr_nat4_value {
+	__u64 expires_ns;
+	__be32 to_saddr;
+	__be32 to_daddr;
+	__be16 to_sport;
+	__be16 to_dport;
+	__u32 backend_id;
+	__u16 rev_nat_id;
+	__u8 state;
+	__u8 flags;
+	__u8 pad0[4];
+};
+_Static_assert(sizeof(struct kpr_nat4_value) == 32, "struct kpr_nat4_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, expires_ns) == 0, "struct kpr_nat4_value: offset of expires_ns differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, to_saddr) == 8, "struct kpr_nat4_value: offset of to_saddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, to_daddr) == 12, "struct kpr_nat4_value: offset of to_daddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, to_sport) == 16, "struct kpr_nat4_value: offset of to_sport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, to_dport) == 18, "struct kpr_nat4_value: offset of to_dport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, backend_id) == 20, "struct kpr_nat4_value: offset of backend_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, rev_nat_id) == 24, "struct kpr_nat4_value: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, state) == 26, "struct kpr_nat4_value: offset of state differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, flags) == 27, "struct kpr_nat4_value: offset of flags differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat4_value, pad0) == 28, "struct kpr_nat4_value: offset of pad0 differs from the C++ layout");
+
+struct kpr_nat6_key {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 direction;
+	__u8 pad0[2];
+};
+_Static_assert(sizeof(struct kpr_nat6_key) == 40, "struct kpr_nat6_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, saddr) == 0, "struct kpr_nat6_key: offset of saddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, daddr) == 16, "struct kpr_nat6_key: offset of daddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, sport) == 32, "struct kpr_nat6_key: offset of sport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, dport) == 34, "struct kpr_nat6_key: offset of dport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, proto) == 36, "struct kpr_nat6_key: offset of proto differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, direction) == 37, "struct kpr_nat6_key: offset of direction differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_key, pad0) == 38, "struct kpr_nat6_key: offset of pad0 differs from the C++ layout");
+
+struct kpr_nat6_value {
+	__u64 expires_ns;
+	__be32 to_saddr[4];
+	__be32 to_daddr[4];
+	__be16 to_sport;
+	__be16 to_dport;
+	__u32 backend_id;
+	__u16 rev_nat_id;
+	__u8 state;
+	__u8 flags;
+	__u8 pad0[4];
+};
+_Static_assert(sizeof(struct kpr_nat6_value) == 56, "struct kpr_nat6_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, expires_ns) == 0, "struct kpr_nat6_value: offset of expires_ns differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, to_saddr) == 8, "struct kpr_nat6_value: offset of to_saddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, to_daddr) == 24, "struct kpr_nat6_value: offset of to_daddr differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, to_sport) == 40, "struct kpr_nat6_value: offset of to_sport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, to_dport) == 42, "struct kpr_nat6_value: offset of to_dport differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, backend_id) == 44, "struct kpr_nat6_value: offset of backend_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, rev_nat_id) == 48, "struct kpr_nat6_value: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, state) == 50, "struct kpr_nat6_value: offset of state differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, flags) == 51, "struct kpr_nat6_value: offset of flags differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nat6_value, pad0) == 52, "struct kpr_nat6_value: offset of pad0 differs from the C++ layout");
+
+struct kpr_srcrange4_key {
+	__u32 prefixlen;
+	__u16 rev_nat_id;
+	__u16 pad0;
+	__be32 address;
+};
+_Static_assert(sizeof(struct kpr_srcrange4_key) == 12, "struct kpr_srcrange4_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange4_key, prefixlen) == 0, "struct kpr_srcrange4_key: offset of prefixlen differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange4_key, rev_nat_id) == 4, "struct kpr_srcrange4_key: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange4_key, pad0) == 6, "struct kpr_srcrange4_key: offset of pad0 differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange4_key, address) == 8, "struct kpr_srcrange4_key: offset of address differs from the C++ layout");
+
+struct kpr_srcrange_value {
+	__u32 present;
+};
+_Static_assert(sizeof(struct kpr_srcrange_value) == 4, "struct kpr_srcrange_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange_value, present) == 0, "struct kpr_srcrange_value: offset of present differs from the C++ layout");
+
+struct kpr_srcrange6_key {
+	__u32 prefixlen;
+	__u16 rev_nat_id;
+	__u16 pad0;
+	__be32 address[4];
+};
+_Static_assert(sizeof(struct kpr_srcrange6_key) == 24, "struct kpr_srcrange6_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange6_key, prefixlen) == 0, "struct kpr_srcrange6_key: offset of prefixlen differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange6_key, rev_nat_id) == 4, "struct kpr_srcrange6_key: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange6_key, pad0) == 6, "struct kpr_srcrange6_key: offset of pad0 differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_srcrange6_key, address) == 8, "struct kpr_srcrange6_key: offset of address differs from the C++ layout");
+
+struct kpr_nodeaddr_key {
+	__u32 index;
+};
+_Static_assert(sizeof(struct kpr_nodeaddr_key) == 4, "struct kpr_nodeaddr_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeaddr_key, index) == 0, "struct kpr_nodeaddr_key: offset of index differs from the C++ layout");
+
+struct kpr_nodeaddr_value {
+	__be32 address[4];
+};
+_Static_assert(sizeof(struct kpr_nodeaddr_value) == 16, "struct kpr_nodeaddr_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_nodeaddr_value, address) == 0, "struct kpr_nodeaddr_value: offset of address differs from the C++ layout");
+
+struct kpr_maglev_key {
+	__u32 index;
+};
+_Static_assert(sizeof(struct kpr_maglev_key) == 4, "struct kpr_maglev_key: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_maglev_key, index) == 0, "struct kpr_maglev_key: offset of index differs from the C++ layout");
+
+struct kpr_maglev_value {
+	__u32 backend_id;
+};
+_Static_assert(sizeof(struct kpr_maglev_value) == 4, "struct kpr_maglev_value: size differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_maglev_value, backend_id) == 0, "struct kpr_maglev_value: offset of backend_id differs from the C++ layout");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct kpr_service4_key);
+	__type(value, struct kpr_service_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_svc4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct kpr_service6_key);
+	__type(value, struct kpr_service_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_svc6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_backend_key);
+	__type(value, struct kpr_backend4);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_backend4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_backend_key);
+	__type(value, struct kpr_backend6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_backend6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct kpr_affinity_key);
+	__type(value, struct kpr_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_affinity SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 131072);
@@ -216,7 +499,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 14);
+	__uint(max_entries, 20);
 	__type(key, __u32);
 	__type(value, struct kpr_drop_count);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -229,6 +512,56 @@ struct {
 	__type(value, struct kpr_idmatch_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_idmatch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct kpr_nat4_key);
+	__type(value, struct kpr_nat4_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_nat4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct kpr_nat6_key);
+	__type(value, struct kpr_nat6_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_nat6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kpr_srcrange4_key);
+	__type(value, struct kpr_srcrange_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_srcrange4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kpr_srcrange6_key);
+	__type(value, struct kpr_srcrange_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_srcrange6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct kpr_nodeaddr_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_nodeaddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4193536);
+	__type(key, __u32);
+	__type(value, struct kpr_maglev_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_maglev SEC(".maps");
 
 enum kpr_drop_reason {
 	KPR_DROP_TRUNCATED_ETHERNET = 0, /* shorter than an Ethernet header */
@@ -245,6 +578,12 @@ enum kpr_drop_reason {
 	KPR_DROP_POLICY_DENIED_INGRESS = 11, /* no NetworkPolicy allows it into the pod */
 	KPR_DROP_POLICY_DENIED_EGRESS = 12, /* no NetworkPolicy allows it out of the pod */
 	KPR_DROP_POLICY_REVOKED = 13, /* a tracked connection that policy no longer allows */
+	KPR_DROP_NO_LOCAL_BACKEND = 14, /* an externalTrafficPolicy Local frontend with no backend on this node */
+	KPR_DROP_NO_BACKEND = 15, /* an external frontend with no usable backend */
+	KPR_DROP_SOURCE_RANGE_DENIED = 16, /* a client outside the frontend's loadBalancerSourceRanges */
+	KPR_DROP_SNAT_PORTS_EXHAUSTED = 17, /* every SNAT port probed for a new external flow is taken */
+	KPR_DROP_NO_NODE_ADDRESS = 18, /* a flow to SNAT, and no node address of its family is set */
+	KPR_DROP_NO_ROUTE = 19, /* the FIB has no route for a translated packet */
 };
 
 #define KPR_CT_NEW 0
@@ -261,6 +600,23 @@ enum kpr_drop_reason {
 #define KPR_CT_TCP_CLOSING_NS 10000000000ULL
 #define KPR_CT_UDP_NS 60000000000ULL
 #define KPR_CT_ICMP_NS 30000000000ULL
+
+/* Slot 0's flags in kpr_svc4/6 (layout::service_flag_*). */
+#define KPR_SVC_EXTERNAL 1
+#define KPR_SVC_LOCAL_ONLY 2
+#define KPR_SVC_SOURCE_RANGES 4
+#define KPR_SVC_MAGLEV 8
+#define KPR_SVC_AFFINITY 16
+
+/* The external path (spec.features.nodePort, backendSelection). */
+#define KPR_NAT_FORWARD 0
+#define KPR_NAT_REVERSE 1
+#define KPR_SNAT_PORT_FIRST 61000
+#define KPR_SNAT_PORT_LAST 65535
+#define KPR_NODE_ADDRESS_IPV4 0
+#define KPR_NODE_ADDRESS_IPV6 1
+#define KPR_SOURCE_RANGE_PREFIX_BITS 32
+#define KPR_MAGLEV_TABLE_SIZE 16381
 
 #include "lib/drop.h"
 #include "lib/parse.h"

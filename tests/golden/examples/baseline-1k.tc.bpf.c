@@ -216,7 +216,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 14);
+	__uint(max_entries, 20);
 	__type(key, __u32);
 	__type(value, struct kpr_drop_count);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -245,6 +245,12 @@ enum kpr_drop_reason {
 	KPR_DROP_POLICY_DENIED_INGRESS = 11, /* no NetworkPolicy allows it into the pod */
 	KPR_DROP_POLICY_DENIED_EGRESS = 12, /* no NetworkPolicy allows it out of the pod */
 	KPR_DROP_POLICY_REVOKED = 13, /* a tracked connection that policy no longer allows */
+	KPR_DROP_NO_LOCAL_BACKEND = 14, /* an externalTrafficPolicy Local frontend with no backend on this node */
+	KPR_DROP_NO_BACKEND = 15, /* an external frontend with no usable backend */
+	KPR_DROP_SOURCE_RANGE_DENIED = 16, /* a client outside the frontend's loadBalancerSourceRanges */
+	KPR_DROP_SNAT_PORTS_EXHAUSTED = 17, /* every SNAT port probed for a new external flow is taken */
+	KPR_DROP_NO_NODE_ADDRESS = 18, /* a flow to SNAT, and no node address of its family is set */
+	KPR_DROP_NO_ROUTE = 19, /* the FIB has no route for a translated packet */
 };
 
 #define KPR_CT_NEW 0

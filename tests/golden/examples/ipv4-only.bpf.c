@@ -29,11 +29,17 @@ struct kpr_service_value {
 	__u32 backend_id;
 	__u16 count;
 	__u16 rev_nat_id;
+	__u16 flags;
+	__u16 maglev_table;
+	__u32 affinity_seconds;
 };
-_Static_assert(sizeof(struct kpr_service_value) == 8, "struct kpr_service_value: size differs from the C++ layout");
+_Static_assert(sizeof(struct kpr_service_value) == 16, "struct kpr_service_value: size differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, backend_id) == 0, "struct kpr_service_value: offset of backend_id differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, count) == 4, "struct kpr_service_value: offset of count differs from the C++ layout");
 _Static_assert(__builtin_offsetof(struct kpr_service_value, rev_nat_id) == 6, "struct kpr_service_value: offset of rev_nat_id differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, flags) == 8, "struct kpr_service_value: offset of flags differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, maglev_table) == 10, "struct kpr_service_value: offset of maglev_table differs from the C++ layout");
+_Static_assert(__builtin_offsetof(struct kpr_service_value, affinity_seconds) == 12, "struct kpr_service_value: offset of affinity_seconds differs from the C++ layout");
 
 struct kpr_backend_key {
 	__u32 backend_id;
@@ -98,6 +104,13 @@ struct {
 	__type(value, struct kpr_revnat4_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_revnat4 SEC(".maps");
+
+/* Slot 0's flags in kpr_svc4/6 (layout::service_flag_*). */
+#define KPR_SVC_EXTERNAL 1
+#define KPR_SVC_LOCAL_ONLY 2
+#define KPR_SVC_SOURCE_RANGES 4
+#define KPR_SVC_MAGLEV 8
+#define KPR_SVC_AFFINITY 16
 
 #include "lib/sock4.h"
 
