@@ -1,7 +1,8 @@
 // kpr-agent: the node agent, a thin command line over kpr::runtime.
 //   kpr-agent run    --instance NAME --cgroup DIR --object kpr_sock.bpf.o
 //                    (--source PATH... | --kubeconfig FILE [--context NAME] | --in-cluster)
-//                    [--tc-object kpr_tc.bpf.o --node-name NAME [--node-address IP]...]
+//                    [--tc-object kpr_tc.bpf.o --node-name NAME [--node-address IP]...
+//                     [--external-interface IFNAME]... [--service-node-port-range FIRST-LAST]]
 //   kpr-agent show   --instance NAME
 //   kpr-agent down   --instance NAME
 //   kpr-agent status [--health-address HOST:PORT]
@@ -63,10 +64,24 @@ int main(int argc, char** argv) {
                           ->needs(tc_object);
     tc_object->needs(node_name);
     std::vector<std::string> node_addresses;
-    run->add_option("--node-address", node_addresses, "an address of this node (repeat for each): the host identity")
+    run->add_option("--node-address", node_addresses,
+                    "an address of this node (repeat for each): the host identity, where NodePorts and "
+                    "healthCheckNodePorts are served, and (the first of each family) the SNAT address")
         ->needs(tc_object)
         ->check([](const std::string& text) {
             return kpr::net::Address::parse(text) ? std::string() : fmt::format("{} is not an IP address", text);
+        });
+    run->add_option("--external-interface", o.external_interfaces,
+                    "an interface traffic from outside the node comes in on (repeat for each): kpr_from_netdev at "
+                    "its clsact ingress serves NodePorts, load-balancer and external IPs")
+        ->needs(tc_object);
+    std::string node_port_range = o.node_port_range.str();
+    run->add_option("--service-node-port-range", node_port_range,
+                    "the NodePorts kpr serves, as the API server's --service-node-port-range")
+        ->capture_default_str()
+        ->check([](const std::string& text) {
+            return kpr::sync::NodePortRange::parse(text) ? std::string()
+                                                            : fmt::format("{} is not FIRST-LAST (ports, FIRST <= LAST)", text);
         });
     run->add_flag("--once", o.once, "files only: sync once and exit (status 2 when the input had problems)")
         ->needs(source);
@@ -93,6 +108,7 @@ int main(int argc, char** argv) {
             o.watch.watch_timeout = std::chrono::seconds(watch_timeout_s);
             for (const auto& a : node_addresses)
                 o.node_addresses.push_back(*kpr::net::Address::parse(a));
+            o.node_port_range = *kpr::sync::NodePortRange::parse(node_port_range);
             return kpr::runtime::run_agent(o);
         }
         if (status->parsed())

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The pod-side TC programs: policy by identity, connection tracking and
- * delivery to local pods, on the clsact hooks of each pod's host-side veth
- * (the endpoint id is that veth's ifindex). The logic is in lib/; kpr-gen
+/* The TC programs: policy by identity, connection tracking and delivery to
+ * local pods, on the clsact hooks of each pod's host-side veth (the
+ * endpoint id is that veth's ifindex), and the external path for NodePort,
+ * LoadBalancer and ExternalIP traffic on the clsact ingress of the node's
+ * external interfaces (docs/datapath-nodeport.md). The logic is in lib/; kpr-gen
  * fills the @kpr:slot lines (layouts, maps, generated constants, the
  * baseline rules) and keeps each @kpr:if block only when the schema enables
  * what it names. docs/datapath-tc.md describes the verdicts. */
@@ -24,6 +26,12 @@
 /* @kpr:if nodeIngress */
 #define KPR_HAVE_NODE_INGRESS 1
 /* @kpr:endif */
+/* @kpr:if maglev */
+#define KPR_HAVE_MAGLEV 1
+/* @kpr:endif */
+/* @kpr:if sessionAffinity */
+#define KPR_HAVE_SESSION_AFFINITY 1
+/* @kpr:endif */
 
 /* @kpr:slot layouts */
 
@@ -40,6 +48,10 @@
 /* @kpr:slot baseline */
 
 #include "lib/policy.h"
+#include "lib/enforce.h"
+/* @kpr:if nodeIngress */
+#include "lib/nodeport.h"
+/* @kpr:endif */
 #include "lib/deliver.h"
 
 /* The packet leaves the pod: its egress policy, then, for a pod of this
@@ -56,6 +68,16 @@ SEC("tc")
 int kpr_to_pod(struct __sk_buff *skb)
 {
 	return kpr_to_pod_path(skb);
+}
+/* @kpr:endif */
+
+/* @kpr:if nodeIngress */
+/* A packet arrives on an external interface: NodePort, LoadBalancer and
+ * ExternalIP traffic is translated and sent on; the rest is the node's. */
+SEC("tc")
+int kpr_from_netdev(struct __sk_buff *skb)
+{
+	return kpr_from_netdev_path(skb);
 }
 /* @kpr:endif */
 

@@ -116,17 +116,41 @@ static __always_inline struct kpr_ct_value *kpr_ct_find(const struct kpr_tuple *
 	return v;
 }
 
+/* TCP's state after packet p of a connection in `state` (is_reply: p goes
+ * against the connection's opening direction). */
+static __always_inline __u8 kpr_ct_next_state(__u8 state, const struct kpr_packet *p,
+					       int is_reply)
+{
+	if (p->tuple.proto != IPPROTO_TCP)
+		return state;
+	if (p->tcp_flags & (KPR_TCP_FIN | KPR_TCP_RST))
+		return KPR_CT_CLOSING;
+	if (is_reply && state == KPR_CT_NEW)
+		return KPR_CT_ESTABLISHED;
+	if (!is_reply && state == KPR_CT_CLOSING && (p->tcp_flags & KPR_TCP_SYN) &&
+	    !(p->tcp_flags & KPR_TCP_ACK))
+		return KPR_CT_NEW; /* the tuple reused by a new connection */
+	return state;
+}
+
+/* The state a connection's first packet gives it. */
+static __always_inline __u8 kpr_ct_first_state(const struct kpr_packet *p)
+{
+	if (p->tuple.proto == IPPROTO_TCP) {
+		if (p->tcp_flags & (KPR_TCP_FIN | KPR_TCP_RST))
+			return KPR_CT_CLOSING;
+		if ((p->tcp_flags & KPR_TCP_SYN) && !(p->tcp_flags & KPR_TCP_ACK))
+			return KPR_CT_NEW;
+	}
+	return KPR_CT_ESTABLISHED;
+}
+
 static __always_inline void kpr_ct_create(const struct kpr_packet *p, __u32 direction,
 					  __u32 policy_revision)
 {
-	struct kpr_ct_value v = {.policy_revision = policy_revision, .state = KPR_CT_ESTABLISHED};
+	struct kpr_ct_value v = {.policy_revision = policy_revision,
+				 .state = kpr_ct_first_state(p)};
 
-	if (p->tuple.proto == IPPROTO_TCP) {
-		if (p->tcp_flags & (KPR_TCP_FIN | KPR_TCP_RST))
-			v.state = KPR_CT_CLOSING;
-		else if ((p->tcp_flags & KPR_TCP_SYN) && !(p->tcp_flags & KPR_TCP_ACK))
-			v.state = KPR_CT_NEW;
-	}
 	v.expires_ns = bpf_ktime_get_ns() + kpr_ct_timeout(p->tuple.proto, v.state);
 #ifdef KPR_HAVE_IPV4
 	if (p->tuple.family == 4) {
@@ -151,15 +175,7 @@ static __always_inline void kpr_ct_create(const struct kpr_packet *p, __u32 dire
 static __always_inline void kpr_ct_refresh(struct kpr_ct_value *v, const struct kpr_packet *p,
 					   int is_reply)
 {
-	if (p->tuple.proto == IPPROTO_TCP) {
-		if (p->tcp_flags & (KPR_TCP_FIN | KPR_TCP_RST))
-			v->state = KPR_CT_CLOSING;
-		else if (is_reply && v->state == KPR_CT_NEW)
-			v->state = KPR_CT_ESTABLISHED;
-		else if (!is_reply && v->state == KPR_CT_CLOSING &&
-			 (p->tcp_flags & KPR_TCP_SYN) && !(p->tcp_flags & KPR_TCP_ACK))
-			v->state = KPR_CT_NEW; /* the tuple reused by a new connection */
-	}
+	v->state = kpr_ct_next_state(v->state, p, is_reply);
 	if (is_reply)
 		v->flags |= KPR_CT_REPLY_SEEN;
 	v->expires_ns = bpf_ktime_get_ns() + kpr_ct_timeout(p->tuple.proto, v->state);

@@ -142,6 +142,7 @@ static __always_inline int kpr_parse_transport(struct __sk_buff *skb, __u32 off,
 {
 	if (!kpr_transport_header_fits(skb, off, p->tuple.proto))
 		return KPR_DROP_TRUNCATED_TRANSPORT;
+	p->l4_off = off;
 	if (kpr_read_ports(skb, off, &p->tuple, &p->icmp_kind) < 0)
 		return KPR_DROP_TRUNCATED_TRANSPORT;
 	switch (p->tuple.proto) {
@@ -236,10 +237,14 @@ static __always_inline int kpr_parse_ipv6(struct __sk_buff *skb, struct kpr_pack
 }
 #endif
 
-/* KPR_PARSED, KPR_NOT_IP, or a drop reason. */
-static __always_inline int kpr_parse(struct __sk_buff *skb, struct kpr_packet *p)
+/* KPR_PARSED, KPR_NOT_IP, or a drop reason. A global function: the
+ * verifier checks it once, and its stack is not added to its callers'. */
+__attribute__((noinline)) int kpr_parse(struct __sk_buff *skb, struct kpr_packet *p)
 {
 	struct ethhdr eth;
+
+	if (!p) /* never: the verifier asks a global function to check */
+		return KPR_DROP_TRUNCATED_ETHERNET;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)

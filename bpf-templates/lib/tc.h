@@ -54,6 +54,7 @@ struct kpr_packet {
 	__u8 tcp_flags; /* TCP: the flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
 	__u8 has_inner; /* an ICMP error whose embedded header was read */
 	struct kpr_tuple inner; /* that embedded header, as its packet carried it */
+	__u32 l4_off; /* where the transport header starts (valid when ports_known) */
 };
 
 #define KPR_TCP_FIN 0x01

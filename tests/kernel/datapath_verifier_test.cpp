@@ -54,8 +54,11 @@ std::set<std::string> expected_programs(const schema::ClusterSchema& s) {
             if (h != schema::SocketHook::bind)
                 out.insert(fmt::format("kpr_{}{}", to_string(h), f == net::Family::ipv4 ? 4 : 6));
     if (s.tc_programs.contains(schema::TcProgram::podIngress) ||
-        s.tc_programs.contains(schema::TcProgram::podEgress))
+        s.tc_programs.contains(schema::TcProgram::podEgress) ||
+        s.tc_programs.contains(schema::TcProgram::nodeIngress))
         out.insert("kpr_from_pod");
+    if (s.tc_programs.contains(schema::TcProgram::nodeIngress))
+        out.insert("kpr_from_netdev");
     if (s.tc_programs.contains(schema::TcProgram::podIngress))
         out.insert("kpr_to_pod");
     return out;

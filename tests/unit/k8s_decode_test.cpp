@@ -216,7 +216,10 @@ TEST(K8sDecode, ListFromKubectlJson) {
     EXPECT_EQ(checkout.type, ServiceType::LoadBalancer);
     EXPECT_EQ(checkout.cluster_ips, std::vector<net::Address>{ip("fd00:10:96::1a2b")});
     EXPECT_EQ(checkout.ports,
-              (std::vector<ServicePort>{{"https", Protocol::TCP, 443, std::uint16_t{8443}}}));
+              (std::vector<ServicePort>{{"https", Protocol::TCP, 443, std::uint16_t{8443}, 30443}}));
+    EXPECT_EQ(checkout.external_traffic_policy, TrafficPolicy::Local);
+    EXPECT_EQ(checkout.health_check_node_port, 32456);
+    EXPECT_EQ(checkout.load_balancer_ingress, std::vector<net::Address>{ip("2001:db8:5::10")});
     const EndpointSlice& slice = r.endpoint_slices[0];
     EXPECT_EQ(slice.address_type, AddressType::IPv6);
     EXPECT_EQ(slice.endpoints,

@@ -1,12 +1,17 @@
-// Test support for decoding tests: the files under tests/data/k8s, and a
-// decode result's diagnostics as the text users see.
+// Test support for decoding tests: the files under tests/data/k8s, a
+// decode result's diagnostics as the text users see, and the cluster state
+// a source would hold for a YAML text.
 #pragma once
 
 #include <fstream>
+#include <string_view>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "kpr/k8s/cluster_state.hpp"
 #include "kpr/k8s/yaml_decode.hpp"
 
 namespace kpr::k8s::test_data {
@@ -23,6 +28,20 @@ inline std::vector<std::string> error_texts(const DecodeResult& result) {
     for (const Diagnostic& d : result.errors)
         out.push_back(d.str());
     return out;
+}
+
+// The Services and EndpointSlices in yaml (documents separated by ---),
+// which must decode without error, keyed as a source keeps them.
+inline ClusterState cluster_state(std::string_view yaml) {
+    const DecodeResult decoded = decode_yaml(yaml, "test.yaml");
+    for (const Diagnostic& d : decoded.errors)
+        ADD_FAILURE() << "the test's YAML does not decode: " << d.str();
+    ClusterState state;
+    for (const Service& s : decoded.services)
+        state.services.emplace(s.key(), s);
+    for (const EndpointSlice& s : decoded.endpoint_slices)
+        state.endpoint_slices.emplace(s.key(), s);
+    return state;
 }
 
 } // namespace kpr::k8s::test_data

@@ -11,26 +11,13 @@
 
 #include "kpr/k8s/yaml_decode.hpp"
 #include "kpr/sync/load_balancer_model.hpp"
+#include "k8s_test_data.hpp"
 
 namespace kpr::sync {
 namespace {
 
-// The objects in yaml (documents separated by ---), which must decode
-// without error, keyed as a source keeps them.
-k8s::ClusterState cluster(std::string_view yaml) {
-    const k8s::DecodeResult decoded = k8s::decode_yaml(yaml, "test.yaml");
-    for (const Diagnostic& d : decoded.errors)
-        ADD_FAILURE() << "the test's YAML does not decode: " << d.str();
-    k8s::ClusterState state;
-    for (const k8s::Service& s : decoded.services)
-        state.services.emplace(s.key(), s);
-    for (const k8s::EndpointSlice& s : decoded.endpoint_slices)
-        state.endpoint_slices.emplace(s.key(), s);
-    return state;
-}
-
 LoadBalancerModel build(std::string_view yaml, const ModelOptions& options = {}) {
-    return build_model(cluster(yaml), options);
+    return build_model(k8s::test_data::cluster_state(yaml), options);
 }
 
 // The model as one line per frontend, in the model's order:

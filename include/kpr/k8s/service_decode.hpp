@@ -1,8 +1,10 @@
 // Decoding a v1/Service's spec into the typed Service, checking what the API
-// server would check of the fields kpr acts on. Fields kpr does not model
-// (selector, sessionAffinity, status, ...) are not looked at.
+// server would check of the fields kpr acts on, and the load-balancer
+// ingress addresses of its status. Fields kpr does not model (selector,
+// ipFamilyPolicy, ...) are not looked at.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kpr/k8s/common_fields.hpp"
 #include "kpr/yaml/field_reader.hpp"
@@ -93,6 +96,8 @@ inline ServicePort decode_service_port(yaml::FieldReader& reader, const yaml::Ya
     if (reader.require(number))
         port.port = read_port_number(reader, number).value_or(0);
     port.protocol = read_protocol(reader, field.child("protocol"));
+    if (const yaml::YamlField node_port = field.child("nodePort"); node_port.present())
+        port.node_port = read_port_number(reader, node_port).value_or(0);
     const yaml::YamlField target = field.child("targetPort");
     if (auto target_port = read_port_number_or_name(reader, target))
         port.target_port = std::move(*target_port);
@@ -133,6 +138,68 @@ inline std::vector<ServicePort> decode_service_ports(yaml::FieldReader& reader, 
     return ports;
 }
 
+// One of the spellings in `names` (the enum's values in order).
+template <class Enum, std::size_t N>
+std::optional<Enum> read_enum(yaml::FieldReader& reader, const yaml::YamlField& field,
+                              const std::array<std::string_view, N>& names) {
+    const auto text = reader.read_string(field);
+    if (!text)
+        return std::nullopt;
+    for (std::size_t i = 0; i < N; ++i)
+        if (*text == names[i])
+            return static_cast<Enum>(i);
+    reader.report(field, fmt::format("unsupported value {:?} (expected {})", *text, fmt::join(names, " or ")));
+    return std::nullopt;
+}
+
+inline std::vector<net::Address> read_address_list(yaml::FieldReader& reader, const yaml::YamlField& field) {
+    std::vector<net::Address> out;
+    for (const yaml::YamlField& item : reader.read_list(field))
+        if (auto address = read_address(reader, item))
+            out.push_back(*address);
+    return out;
+}
+
+// status.loadBalancer.ingress: the entries with an ip; those with only a
+// hostname name no address kpr could claim, and those with ipMode Proxy
+// are reached through the NodePort by the load balancer itself.
+inline std::vector<net::Address> decode_load_balancer_ingress(yaml::FieldReader& reader,
+                                                              const yaml::YamlField& document) {
+    std::vector<net::Address> out;
+    const yaml::YamlField status = document.child("status");
+    if (!status.present() || !reader.expect_map(status))
+        return out;
+    const yaml::YamlField balancer = status.child("loadBalancer");
+    if (!balancer.present() || !reader.expect_map(balancer))
+        return out;
+    for (const yaml::YamlField& entry : reader.read_list(balancer.child("ingress"))) {
+        if (!reader.require_map(entry))
+            continue;
+        const yaml::YamlField ip = entry.child("ip");
+        if (!ip.present())
+            continue;
+        const auto address = read_address(reader, ip);
+        if (address && reader.read_string(entry.child("ipMode")).value_or("VIP") != "Proxy")
+            out.push_back(*address);
+    }
+    return out;
+}
+
+// spec.sessionAffinity and its timeout (1..86400 seconds, default 10800).
+inline void decode_session_affinity(yaml::FieldReader& reader, const yaml::YamlField& spec, Service& service) {
+    static constexpr std::array<std::string_view, 2> names{"None", "ClientIP"};
+    service.session_affinity =
+        read_enum<SessionAffinity>(reader, spec.child("sessionAffinity"), names).value_or(SessionAffinity::None);
+    const yaml::YamlField config = spec.child("sessionAffinityConfig");
+    if (!config.present() || !reader.expect_map(config))
+        return;
+    const yaml::YamlField client_ip = config.child("clientIP");
+    if (!client_ip.present() || !reader.expect_map(client_ip))
+        return;
+    if (auto timeout = reader.read_integer(client_ip.child("timeoutSeconds"), 1, 86400))
+        service.affinity_timeout_seconds = static_cast<std::uint32_t>(*timeout);
+}
+
 // The Service in the document; meaningful only when the reader reported no
 // new error.
 inline Service decode_service(yaml::FieldReader& reader, const yaml::YamlField& document, ObjectMeta meta) {
@@ -153,6 +220,19 @@ inline Service decode_service(yaml::FieldReader& reader, const yaml::YamlField& 
     service.cluster_ips = std::move(cluster_ips.addresses);
     service.headless = cluster_ips.headless;
     service.ports = decode_service_ports(reader, spec);
+    service.external_ips = read_address_list(reader, spec.child("externalIPs"));
+    for (const yaml::YamlField& item : reader.read_list(spec.child("loadBalancerSourceRanges")))
+        if (auto text = reader.read_string(item))
+            service.load_balancer_source_ranges.push_back(std::move(*text));
+    static constexpr std::array<std::string_view, 2> policies{"Cluster", "Local"};
+    service.external_traffic_policy =
+        read_enum<TrafficPolicy>(reader, spec.child("externalTrafficPolicy"), policies).value_or(TrafficPolicy::Cluster);
+    service.internal_traffic_policy =
+        read_enum<TrafficPolicy>(reader, spec.child("internalTrafficPolicy"), policies).value_or(TrafficPolicy::Cluster);
+    if (const yaml::YamlField health = spec.child("healthCheckNodePort"); health.present())
+        service.health_check_node_port = read_port_number(reader, health).value_or(0);
+    decode_session_affinity(reader, spec, service);
+    service.load_balancer_ingress = decode_load_balancer_ingress(reader, document);
     return service;
 }
 

@@ -7,7 +7,11 @@
 //           it exits, so traffic never depends on the agent being up.
 //           With --tc-object it also loads the TC object, attaches its pod
 //           programs to the local pods' veths and keeps the policy maps in
-//           sync from Pods, Namespaces and NetworkPolicies (pod_datapath.hpp).
+//           sync from Pods, Namespaces and NetworkPolicies (pod_datapath.hpp);
+//           with --external-interface it attaches kpr_from_netdev there and
+//           serves NodePorts, load-balancer and external IPs (issue 7), and
+//           the healthCheckNodePorts of externalTrafficPolicy Local Services
+//           on the node addresses.
 //   down    detach and unpin everything of an instance.
 //   show    print what an instance's maps hold.
 //   status  ask a running agent's health endpoint what it has synced.
@@ -30,6 +34,7 @@
 #include "kpr/k8s/file_watcher.hpp"
 #include "kpr/runtime/cgroup_attachment.hpp"
 #include "kpr/runtime/datapath_object.hpp"
+#include "kpr/runtime/health_check_node_ports.hpp"
 #include "kpr/runtime/health_server.hpp"
 #include "kpr/runtime/log.hpp"
 #include "kpr/runtime/pod_datapath.hpp"
@@ -59,6 +64,8 @@ struct AgentOptions {
     std::filesystem::path tc_object;
     std::string node_name; // pods with this spec.nodeName are local
     std::vector<net::Address> node_addresses;
+    std::vector<std::string> external_interfaces; // kpr_from_netdev at their clsact ingress
+    sync::NodePortRange node_port_range;
 };
 
 namespace detail {
@@ -125,10 +132,24 @@ inline std::unique_ptr<HealthServer> serve_health(const AgentOptions& o, AgentSt
     return server;
 }
 
+inline sync::ModelOptions model_options(const AgentOptions& o) {
+    return {o.proxy_name, o.node_name, o.node_addresses, o.node_port_range};
+}
+
+// Opens, updates and closes the healthCheckNodePort listeners after a sync.
+inline void serve_health_checks(HealthCheckNodePorts& servers, const sync::SyncEngine& engine) {
+    std::vector<ServiceHealth> wanted;
+    for (const auto& [service, check] : engine.health_checks())
+        wanted.push_back({service, check.port, check.local_endpoints});
+    for (const auto& problem : servers.update(wanted))
+        log("{}", problem);
+}
+
 inline int run_from_files(const AgentOptions& o, const StopSignal& stop, sync::LoadBalancerTables& tables,
                           PodDatapath* pods) {
     sync::SyncCounters counters;
-    sync::SyncEngine engine(tables.programmer(), {o.proxy_name}, counters);
+    sync::SyncEngine engine(tables.programmer(), model_options(o), counters);
+    HealthCheckNodePorts health_checks(o.node_addresses);
     std::vector<std::string> paths;
     for (const auto& p : o.sources)
         paths.push_back(p.string());
@@ -150,6 +171,7 @@ inline int run_from_files(const AgentOptions& o, const StopSignal& stop, sync::L
         auto result = engine.sync(source.state(), changes,
                                   input_trusted ? sync::ApplyScope::everything : sync::ApplyScope::new_frontends_only);
         problems.insert(problems.end(), result.report.problems.begin(), result.report.problems.end());
+        serve_health_checks(health_checks, engine);
         if (!input_trusted)
             log("until the input reads without a problem, only new frontends are programmed; the others "
                 "keep their backends{}",
@@ -194,7 +216,8 @@ inline int run_from_api(const AgentOptions& o, const StopSignal& stop, sync::Loa
                         PodDatapath* pods) {
     const auto config = o.in_cluster ? k8s::api::in_cluster_config() : k8s::api::load_kubeconfig(o.kubeconfig, o.context);
     sync::SyncCounters counters;
-    sync::SyncEngine engine(tables.programmer(), {o.proxy_name}, counters);
+    sync::SyncEngine engine(tables.programmer(), model_options(o), counters);
+    HealthCheckNodePorts health_checks(o.node_addresses);
     AgentStatus status(fmt::format("{} ({})", config.origin, config.server), counters);
     const auto health = serve_health(o, status, pods);
     log("following the API server at {} ({})", config.server, config.origin);
@@ -228,6 +251,7 @@ inline int run_from_api(const AgentOptions& o, const StopSignal& stop, sync::Loa
                 pod_report = pods->sync(state);
             return r;
         });
+        serve_health_checks(health_checks, engine);
         report_sync(++generation, "api", tables, result, result.report.problems, pod_report, status);
     }
     return 0;
@@ -240,10 +264,23 @@ inline int run_agent(const AgentOptions& o) {
     const StopSignal stop;
     const auto object = DatapathObject::load(o.object, pins);
     detail::log_attach(attach_socket_programs(object, o.cgroup, pins));
-    sync::LoadBalancerTables tables([&](std::string_view name) { return object.map_fd(name); });
     std::unique_ptr<PodDatapath> pods;
     if (!o.tc_object.empty())
-        pods = std::make_unique<PodDatapath>(o.tc_object, pins, PodDatapath::Options{o.node_name, o.node_addresses});
+        pods = std::make_unique<PodDatapath>(o.tc_object, pins,
+                                             PodDatapath::Options{o.node_name, o.node_addresses, o.external_interfaces});
+    // The load balancer's maps: the socket object's, and the external
+    // path's from the TC object.
+    const auto& built = object.manifest();
+    sync::LoadBalancerTables tables(
+        [&](std::string_view name) {
+            const int fd = object.map_fd(name);
+            return fd >= 0 || !pods ? fd : pods->map_fd(name);
+        },
+        {built.backend_selection == schema::BackendSelection::maglev, built.maglev_table_size, built.maglev_tables});
+    if (tables.set_node_addresses(o.node_addresses))
+        log("the external path SNATs to {}", o.node_addresses.empty()
+                                                 ? std::string("nothing (no --node-address): eTP Cluster flows are dropped")
+                                                 : fmt::format("the first --node-address of each family"));
     const int status = o.sources.empty() ? detail::run_from_api(o, stop, tables, pods.get())
                                          : detail::run_from_files(o, stop, tables, pods.get());
     if (!o.once)
@@ -268,8 +305,8 @@ inline int print_status(const std::string& address) {
 inline void take_down(const std::string& instance, const std::filesystem::path& bpffs) {
     const InstancePaths pins(instance, bpffs);
     if (std::filesystem::exists(pins.maps()))
-        if (const auto detached = detach_pod_programs(pins); !detached.empty())
-            log("detached the pod programs from {}", fmt::join(detached, ", "));
+        if (const auto detached = detach_tc_programs(pins); !detached.empty())
+            log("detached the TC programs from {}", fmt::join(detached, ", "));
     remove_instance(pins);
     log("instance \"{}\" detached and unpinned", instance);
 }
@@ -313,6 +350,25 @@ template <class Pinned> void show_pod_policy(const Pinned& pinned) {
     }
 }
 
+// " [external local_only maglev=3 affinity=10800s ...]" for a frontend's
+// slot-0 fields; empty for a plain cluster IP.
+inline std::string describe_head(const std::optional<sync::FrontendHead>& head) {
+    if (!head || head->flags == 0)
+        return "";
+    std::vector<std::string> parts;
+    for (const auto& flag : layout::service_flags) {
+        if (!(head->flags & flag.bit))
+            continue;
+        if (flag.bit == layout::service_flag_maglev)
+            parts.push_back(fmt::format("maglev=table{}", head->maglev_table));
+        else if (flag.bit == layout::service_flag_affinity)
+            parts.push_back(fmt::format("affinity={}s", head->affinity_seconds));
+        else
+            parts.emplace_back(flag.name);
+    }
+    return fmt::format(" [{}]", fmt::join(parts, " "));
+}
+
 inline void show(const std::string& instance, const std::filesystem::path& bpffs) {
     const InstancePaths pins(instance, bpffs);
     if (!std::filesystem::exists(pins.maps()))
@@ -332,8 +388,9 @@ inline void show(const std::string& instance, const std::filesystem::path& bpffs
         std::vector<std::string> names;
         for (const auto& b : backends)
             names.push_back(b.str());
-        fmt::print("{} -> {}\n", frontend.str(),
-                   names.empty() ? "(no backend: connections are refused)" : fmt::format("{}", fmt::join(names, " ")));
+        fmt::print("{} -> {}{}\n", frontend.str(),
+                   names.empty() ? "(no backend: connections are refused)" : fmt::format("{}", fmt::join(names, " ")),
+                   describe_head(tables.head_of(frontend)));
     }
     show_pod_policy(pinned);
 }

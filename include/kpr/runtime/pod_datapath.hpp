@@ -9,7 +9,10 @@
 //      never touched);
 //   3. write additions and changes (policy programmer's order), attach
 //      the programs to new pods' veths (their endpoint entries exist by
-//      then), detach those whose pod went, then delete.
+//      then), detach those whose pod went, then delete;
+//   4. attach kpr_from_netdev to each external interface present (issue 7;
+//      one that is missing is reported and tried again on the next sync,
+//      a link change being a route change).
 //
 // A compile that fails (an unusable identity configuration) or a change
 // that would not fit a map keeps everything programmed and is reported.
@@ -18,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -44,6 +48,7 @@ namespace kpr::runtime {
 
 inline constexpr std::string_view from_pod_program = "kpr_from_pod";
 inline constexpr std::string_view to_pod_program = "kpr_to_pod";
+inline constexpr std::string_view from_netdev_program = "kpr_from_netdev";
 
 struct PodSyncReport {
     std::size_t endpoints = 0;       // local pods programmed, on their veths
@@ -87,6 +92,7 @@ class PodDatapath {
     struct Options {
         std::string node_name;
         std::vector<net::Address> node_addresses;
+        std::vector<std::string> external_interfaces; // kpr_from_netdev goes to their clsact ingress
     };
 
     // Identities are numbered with the identity configuration the TC
@@ -101,9 +107,14 @@ class PodDatapath {
           identity_matches_(open_map(layout::identity_matches, false)),
           programmer_({ipcache4_ ? &*ipcache4_ : nullptr, ipcache6_ ? &*ipcache6_ : nullptr, &*endpoints_,
                        &*policies_, identity_matches_ ? &*identity_matches_ : nullptr}),
-          attacher_(pins), drops_fd_(object_.map_fd(layout::drops.name)) {
+          attacher_(pins), drops_fd_(object_.map_fd(layout::drops.name)),
+          from_netdev_(options_.external_interfaces.empty() ? -1 : program_fd(tc_object, from_netdev_program)) {
         note_totals();
     }
+
+    // The TC object's map of that name, or -1: the external path's maps
+    // live here and the sync engine programs them.
+    int map_fd(std::string_view name) const { return object_.map_fd(name); }
 
     PodSyncReport sync(const k8s::ClusterState& state) {
         PodSyncReport report;
@@ -140,6 +151,7 @@ class PodDatapath {
             report.problems.push_back(Diagnostic{{"policy maps"}, "", "", *report.apply.refused});
             ++counters_.refused;
         }
+        attach_external_interfaces(routes, report);
         report.endpoints = programmer_.endpoint_count();
         counters_.entries_written += report.apply.written;
         counters_.entries_removed += report.apply.removed;
@@ -232,7 +244,7 @@ class PodDatapath {
         }
         std::vector<int> veths;
         for (const auto& [ifindex, interface] : routes.interfaces())
-            if (interface.veth && !wanted.contains(ifindex))
+            if (interface.veth && !wanted.contains(ifindex) && !external(interface.name))
                 veths.push_back(ifindex);
         for (int ifindex : attacher_.attached_among(veths)) {
             try {
@@ -240,6 +252,29 @@ class PodDatapath {
                     report.detached.push_back(name(ifindex));
             } catch (const Error& e) {
                 report.problems.push_back(Diagnostic{{"tc"}, name(ifindex), "", e.what()});
+            }
+        }
+    }
+
+    bool external(const std::string& name) const {
+        return std::find(options_.external_interfaces.begin(), options_.external_interfaces.end(), name) !=
+               options_.external_interfaces.end();
+    }
+
+    void attach_external_interfaces(const HostRoutes& routes, PodSyncReport& report) {
+        for (const auto& name : options_.external_interfaces) {
+            const auto found = std::find_if(routes.interfaces().begin(), routes.interfaces().end(),
+                                            [&](const auto& i) { return i.second.name == name; });
+            if (found == routes.interfaces().end()) {
+                report.problems.push_back(Diagnostic{{"tc"}, name, "", "no such interface (yet); kpr_from_netdev is "
+                                                                       "attached once it appears"});
+                continue;
+            }
+            try {
+                if (attacher_.attach_ingress(found->first, from_netdev_) == AttachOutcome::attached)
+                    report.attached.push_back(fmt::format("{} (external)", name));
+            } catch (const Error& e) {
+                report.problems.push_back(Diagnostic{{"tc"}, name, "", e.what()});
             }
         }
     }
@@ -263,6 +298,7 @@ class PodDatapath {
     sync::PolicyProgrammer programmer_;
     TcAttacher attacher_;
     int drops_fd_;
+    int from_netdev_; // -1 without external interfaces
     PodSyncCounters counters_;
 };
 
@@ -300,14 +336,15 @@ inline std::string pod_datapath_metrics(const PodSyncCounters& c, const std::vec
     return out;
 }
 
-// Removes the instance's pod programs from every veth of this network
-// namespace (for `kpr-agent down`); the names of the interfaces.
-inline std::vector<std::string> detach_pod_programs(const InstancePaths& pins) {
+// Removes the instance's TC programs from every interface of this network
+// namespace, pods' veths and external interfaces alike (for `kpr-agent
+// down`); the names of the interfaces. Filters not the instance's stay.
+inline std::vector<std::string> detach_tc_programs(const InstancePaths& pins) {
     const TcAttacher attacher(pins);
     const auto routes = HostRoutes::read();
     std::vector<std::string> detached;
     for (const auto& [ifindex, interface] : routes.interfaces())
-        if (interface.veth && attacher.detach(ifindex))
+        if (attacher.detach(ifindex))
             detached.push_back(interface.name);
     return detached;
 }

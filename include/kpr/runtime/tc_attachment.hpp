@@ -1,6 +1,7 @@
 // Attaches the pod programs to a pod's host-side veth: kpr_from_pod at the
 // clsact ingress (packets leaving the pod), kpr_to_pod at the clsact egress
-// (packets entering it), as direct-action cls_bpf filters at kpr's own
+// (packets entering it), and kpr_from_netdev at the clsact ingress of the
+// node's external interfaces (issue 7), as direct-action cls_bpf filters at kpr's own
 // handle and priority (libbpf's bpf_tc_* calls; libbpf 1.1 has no tcx
 // links). Filters outlive the agent: a restarted agent finds its filters
 // and swaps the program in place (NLM_F_REPLACE, atomic for a packet), and
@@ -153,6 +154,17 @@ class TcAttacher {
         if (a == AttachOutcome::replaced || b == AttachOutcome::replaced)
             return AttachOutcome::replaced;
         return AttachOutcome::unchanged;
+    }
+
+    // One program at the interface's clsact ingress (kpr_from_netdev on an
+    // external interface), attached or swapped in place.
+    AttachOutcome attach_ingress(int ifindex, int prog_fd) const {
+        const auto ingress = filter(ifindex, BPF_TC_INGRESS);
+        if (ingress && !ours(*ingress))
+            throw Error(fmt::format("interface {}: its clsact ingress holds a filter at kpr's handle {:#x} and "
+                                    "priority {} that is not this instance's; left alone",
+                                    ifindex, tc_filter_handle, tc_filter_priority));
+        return attach_one(ifindex, BPF_TC_INGRESS, ingress, prog_fd);
     }
 
     // Removes this instance's filters from the interface; false when it had

@@ -14,8 +14,13 @@ struct Ipv4Maps {
     static constexpr net::Family family = net::Family::ipv4;
     static constexpr const auto& services = layout::services4;
     static constexpr const auto& backends = layout::backends4;
+    static constexpr const auto& source_ranges = layout::source_ranges4;
+    static constexpr const auto& nat = layout::nat4;
     using ServiceKey = layout::ServiceKey4;
     using Backend = layout::Backend4;
+    using SourceRangeKey = layout::SourceRangeKey4;
+    using NatKey = layout::NatKey4;
+    using NatValue = layout::NatValue4;
 
     static layout::be32 to_layout(const net::Address& a) { return layout::be32::from_network(a.v4_network_order()); }
     static net::Address from_layout(layout::be32 a) { return net::Address::v4(a.raw); }
@@ -25,8 +30,13 @@ struct Ipv6Maps {
     static constexpr net::Family family = net::Family::ipv6;
     static constexpr const auto& services = layout::services6;
     static constexpr const auto& backends = layout::backends6;
+    static constexpr const auto& source_ranges = layout::source_ranges6;
+    static constexpr const auto& nat = layout::nat6;
     using ServiceKey = layout::ServiceKey6;
     using Backend = layout::Backend6;
+    using SourceRangeKey = layout::SourceRangeKey6;
+    using NatKey = layout::NatKey6;
+    using NatValue = layout::NatValue6;
 
     static std::array<layout::be32, 4> to_layout(const net::Address& a) {
         std::array<layout::be32, 4> out;

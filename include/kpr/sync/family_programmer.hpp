@@ -8,7 +8,10 @@
 // It mirrors what is in the maps (read back from them at start, so a
 // restarted agent changes only what differs) and writes nothing for a
 // frontend that is already as desired. Each step is one batch write (one
-// syscall), applied by the kernel entry by entry in order.
+// syscall), applied by the kernel entry by entry in order. Slot 0 also
+// carries the frontend's flags, Maglev table and affinity timeout; what they
+// refer to is written first and cleaned up after (frontend_extras.hpp), and
+// a backend's flows go before the backend.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,7 @@
 
 #include "kpr/runtime/map.hpp"
 #include "kpr/sync/address_family.hpp"
+#include "kpr/sync/frontend_extras.hpp"
 #include "kpr/sync/id_allocator.hpp"
 
 namespace kpr::sync {
@@ -36,7 +40,9 @@ template <class F> class FamilyProgrammer {
     using ServiceMap = runtime::MapIo<typename F::ServiceKey, layout::ServiceValue>;
     using BackendMap = runtime::MapIo<layout::BackendKey, typename F::Backend>;
 
-    FamilyProgrammer(ServiceMap& services, BackendMap& backends) : services_(services), backends_(backends) {
+    // Without extras, no external map is programmed (flags still are).
+    FamilyProgrammer(ServiceMap& services, BackendMap& backends, FrontendExtras<F>* extras = nullptr)
+        : services_(services), backends_(backends), extras_(extras ? extras : &own_extras_) {
         read_back();
     }
 
@@ -80,15 +86,18 @@ template <class F> class FamilyProgrammer {
             ids.push_back(acquire_backend(backend_value<F>(b, f.protocol), added));
 
         auto it = frontends_.find(f);
-        if (it != frontends_.end() && it->second.backend_ids == ids && it->second.strays.empty()) {
+        if (it != frontends_.end() && it->second.backend_ids == ids && it->second.strays.empty() &&
+            extras_->current(desired, it->second.rev_nat_id, it->second.head, false)) {
             release_backends(ids);
             return false;
         }
         backends_.update_batch(added.keys, added.values);
         const bool fresh = it == frontends_.end();
         if (fresh)
-            it = frontends_.emplace(f, Programmed{allocate_rev_nat(f), {}, {}, 0}).first;
+            it = frontends_.emplace(f, Programmed{allocate_rev_nat(f), {}, {}, 0, {}}).first;
         auto& p = it->second;
+        const auto previous = fresh ? std::nullopt : std::optional(p.head);
+        const auto head = extras_->prepare(desired, p.rev_nat_id, ids, previous, fresh || p.backend_ids != ids);
         const auto count = static_cast<std::uint16_t>(ids.size());
         std::vector<typename F::ServiceKey> slot_keys;
         std::vector<layout::ServiceValue> slot_values;
@@ -100,8 +109,11 @@ template <class F> class FamilyProgrammer {
             slot_values.push_back(layout::ServiceValue{id, 0, p.rev_nat_id, 0, 0, 0});
         }
         services_.update_batch(slot_keys, slot_values);
-        if (fresh || count != p.backend_ids.size())
-            services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id, 0, 0, 0});
+        if (fresh || count != p.backend_ids.size() || head != p.head)
+            services_.update(service_key<F>(f, 0), layout::ServiceValue{0, count, p.rev_nat_id, head.flags,
+                                                                        head.maglev_table, head.affinity_seconds});
+        p.head = head;
+        extras_->settle(desired, p.rev_nat_id, head, previous);
         erase_slots(f, p, count + 1);
 
         const auto old_ids = std::exchange(p.backend_ids, ids);
@@ -119,6 +131,7 @@ template <class F> class FamilyProgrammer {
         auto& p = it->second;
         services_.erase(service_key<F>(f, 0));
         erase_slots(f, p, 1);
+        extras_->removed(p.rev_nat_id, p.head);
         release_backends(p.backend_ids);
         rev_nat_ids_.release(p.rev_nat_id);
         service_entries_ -= p.entries;
@@ -156,7 +169,13 @@ template <class F> class FamilyProgrammer {
         std::vector<layout::BackendKey> freed;
         for (auto id : orphans)
             forget_backend(id, freed);
-        backends_.erase_batch(freed);
+        erase_backends(freed);
+    }
+
+    // The frontend's slot 0 fields beyond the count, as programmed.
+    std::optional<FrontendHead> head_of(const Frontend& f) const {
+        const auto it = frontends_.find(f);
+        return it == frontends_.end() ? std::nullopt : std::optional(it->second.head);
     }
 
     // Forgets the mirror and reads the maps again: after a failed write, the
@@ -169,6 +188,7 @@ template <class F> class FamilyProgrammer {
         backend_id_alloc_ = IdAllocator(1, std::numeric_limits<std::uint32_t>::max());
         rev_nat_ids_ = IdAllocator(1, std::numeric_limits<std::uint16_t>::max());
         service_entries_ = 0;
+        extras_->read_back();
 
         backends_.for_each([&](const layout::BackendKey& k, const typename F::Backend& v) {
             backend_by_id_[k.backend_id] = v;
@@ -184,9 +204,12 @@ template <class F> class FamilyProgrammer {
             else
                 slots[frontend_of<F>(k)][k.backend_slot] = v.backend_id;
         });
+        std::set<std::uint16_t> live;
         for (const auto& [f, head] : heads) {
-            Programmed p{head.rev_nat_id, {}, {}, 1};
+            Programmed p{head.rev_nat_id, {}, {}, 1, FrontendHead::of(head)};
             rev_nat_ids_.reserve(head.rev_nat_id);
+            live.insert(head.rev_nat_id);
+            extras_->found(p.head);
             auto& own = slots[f];
             for (std::uint16_t slot = 1; slot <= head.count; ++slot) {
                 const auto s = own.find(slot);
@@ -215,6 +238,7 @@ template <class F> class FamilyProgrammer {
                 headless.push_back(service_key<F>(f, slot));
         services_.erase_batch(headless);
         service_entries_ -= headless.size();
+        extras_->prune(live);
     }
 
   private:
@@ -223,6 +247,7 @@ template <class F> class FamilyProgrammer {
         std::vector<std::uint32_t> backend_ids; // slot i + 1 holds backend_ids[i]
         std::vector<std::uint16_t> strays;      // slots beyond the count, to delete
         std::size_t entries;                    // map entries this frontend holds
+        FrontendHead head;                      // slot 0's flags, Maglev table, affinity timeout
     };
 
     // Backends a frontend adds, written together before its slots.
@@ -272,6 +297,15 @@ template <class F> class FamilyProgrammer {
         std::vector<layout::BackendKey> freed;
         for (auto id : ids)
             release_backend(id, freed);
+        erase_backends(freed);
+    }
+
+    // Deletes the backends, their flows first.
+    void erase_backends(const std::vector<layout::BackendKey>& freed) {
+        std::set<std::uint32_t> ids;
+        for (const auto& k : freed)
+            ids.insert(k.backend_id);
+        extras_->backends_gone(ids);
         backends_.erase_batch(freed);
     }
 
@@ -298,6 +332,8 @@ template <class F> class FamilyProgrammer {
 
     ServiceMap& services_;
     BackendMap& backends_;
+    FrontendExtras<F> own_extras_;
+    FrontendExtras<F>* extras_;
     std::map<Frontend, Programmed> frontends_;
     std::map<typename F::Backend, std::uint32_t> backend_ids_;
     std::map<std::uint32_t, typename F::Backend> backend_by_id_;

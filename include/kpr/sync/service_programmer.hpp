@@ -2,10 +2,12 @@
 // frontends no Service wants any more go first (freeing room), then each
 // Service's frontends are programmed, smallest growth first. A Service that
 // would not fit a map's capacity, or whose writes fail, keeps what it had and
-// is reported; the others are programmed regardless.
+// is reported; the others are programmed regardless. The NodePorts the
+// Services hold go to kpr_nodeport (the bind hooks' list) when it exists.
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -36,8 +38,13 @@ struct ApplyReport {
 
 class ServiceProgrammer {
   public:
-    // Either family may be absent when the data path was built without it.
-    ServiceProgrammer(FamilyProgrammer<Ipv4Maps>* v4, FamilyProgrammer<Ipv6Maps>* v6) : v4_(v4), v6_(v6) {}
+    using NodePortMap = runtime::MapIo<layout::NodePortKey, layout::NodePortValue>;
+
+    // Either family may be absent when the data path was built without it,
+    // and the NodePort map when it has no bind hooks.
+    ServiceProgrammer(FamilyProgrammer<Ipv4Maps>* v4, FamilyProgrammer<Ipv6Maps>* v6,
+                      NodePortMap* node_ports = nullptr)
+        : v4_(v4), v6_(v6), node_ports_(node_ports) {}
 
     ApplyReport apply(const LoadBalancerModel& model, ApplyScope scope = ApplyScope::everything) {
         const bool everything = scope == ApplyScope::everything;
@@ -52,6 +59,7 @@ class ServiceProgrammer {
         program_plan(plan, report);
         if (everything)
             for_each_family([](auto& fam) { fam.remove_unreferenced_backends(); });
+        program_node_ports(model, everything, report);
         return report;
     }
 
@@ -69,6 +77,37 @@ class ServiceProgrammer {
     }
 
   private:
+    // kpr_nodeport as the model's Services hold them (with everything
+    // false, only additions).
+    void program_node_ports(const LoadBalancerModel& model, bool everything, ApplyReport& report) {
+        if (!node_ports_)
+            return;
+        std::map<layout::NodePortKey, layout::NodePortValue> wanted;
+        for (const auto& svc : model.services)
+            for (const auto& [port, protocol] : svc.node_ports)
+                ++wanted[layout::NodePortKey{layout::be16::from_host(port), k8s::ip_protocol_number(protocol), 0}]
+                      .services;
+        std::map<layout::NodePortKey, layout::NodePortValue> have;
+        node_ports_->for_each([&](const auto& k, const auto& v) { have.emplace(k, v); });
+        std::vector<layout::NodePortKey> keys, gone;
+        std::vector<layout::NodePortValue> values;
+        for (const auto& [k, v] : wanted)
+            if (const auto it = have.find(k); it == have.end() || (everything && it->second != v)) {
+                keys.push_back(k);
+                values.push_back(v);
+            }
+        if (everything)
+            for (const auto& [k, v] : have)
+                if (!wanted.contains(k))
+                    gone.push_back(k);
+        try {
+            node_ports_->update_batch(keys, values);
+            node_ports_->erase_batch(gone);
+        } catch (const runtime::Error& e) {
+            report.problems.push_back(Diagnostic{{std::string(node_ports_->name())}, "", "", e.what()});
+        }
+    }
+
     struct Planned {
         const DesiredService* service;
         std::vector<const DesiredFrontend*> v4, v6;
@@ -196,6 +235,7 @@ class ServiceProgrammer {
 
     FamilyProgrammer<Ipv4Maps>* v4_;
     FamilyProgrammer<Ipv6Maps>* v6_;
+    NodePortMap* node_ports_;
 };
 
 } // namespace kpr::sync

@@ -48,6 +48,7 @@ class SyncEngine {
                 pointers.push_back(&d);
             result.report = programmer_.apply_services(pointers);
             for (auto& d : changed) {
+                note_health_check(d);
                 auto key = d.service;
                 desired_.insert_or_assign(std::move(key), std::move(d));
             }
@@ -57,6 +58,11 @@ class SyncEngine {
             result.report = programmer_.apply(model, scope);
             desired_.clear();
             have_model_ = scope == ApplyScope::everything;
+            // Like the frontends: a model that may lack Services closes no port.
+            if (have_model_)
+                health_checks_.clear();
+            for (const auto& d : model.services)
+                note_health_check(d);
             if (have_model_)
                 for (auto& d : model.services) {
                     auto key = d.service;
@@ -68,7 +74,17 @@ class SyncEngine {
         return result;
     }
 
+    // The healthCheckNodePorts to serve, with each Service's local endpoints.
+    const std::map<k8s::ObjectKey, HealthCheck>& health_checks() const { return health_checks_; }
+
   private:
+    void note_health_check(const DesiredService& d) {
+        if (d.health_check)
+            health_checks_.insert_or_assign(d.service, *d.health_check);
+        else
+            health_checks_.erase(d.service);
+    }
+
     // The Services to reprogram when the incremental path applies; false
     // when a full rebuild is needed.
     bool incremental(const k8s::ClusterState& state, const PendingChanges& changes,
@@ -84,12 +100,13 @@ class SyncEngine {
                 continue; // e.g. a slice of a Service that does not exist (yet)
             if (!wanted || cached == desired_.end())
                 return false;
-            std::map<Frontend, const k8s::Service*> owners;
+            Claims claims;
             std::vector<Diagnostic> problems;
-            auto desired = desired_service(svc->second, slices_of(state, namespace_, name), owners, problems);
-            if (!problems.empty() || !same_frontends(desired, cached->second))
+            auto desired = desired_service(svc->second, slices_of(state, namespace_, name), options_, claims, problems);
+            if (!problems.empty() || !same_frontends(desired, cached->second) ||
+                desired.node_ports != cached->second.node_ports)
                 return false;
-            if (desired.frontends != cached->second.frontends)
+            if (desired.frontends != cached->second.frontends || desired.health_check != cached->second.health_check)
                 changed.push_back(std::move(desired));
         }
         return true;
@@ -117,6 +134,7 @@ class SyncEngine {
     SyncCounters& counters_;
     std::map<k8s::ObjectKey, DesiredService> desired_;
     bool have_model_ = false;
+    std::map<k8s::ObjectKey, HealthCheck> health_checks_;
 };
 
 } // namespace kpr::sync
