@@ -8,6 +8,11 @@
 //   Service i:     10.96.0.0 + (i + 1), port 80/TCP (and 53/UDP for the last)
 //   its endpoint j: 10.(224 + j).0.0 + (i + 1), port 8080, in backend pod j
 //   cluster CIDR:  10.224.0.0/11 (endpoints and the client pod, 10.244.0.x)
+//
+// With node ports (bench/nodeport/), Service i's TCP port also has NodePort
+// 30000 + i on the node address 192.0.2.1, with externalTrafficPolicy
+// Cluster: 10,000 Services need 30000-39999, so the run widens the NodePort
+// range as `--service-node-port-range` would.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +33,12 @@ inline constexpr std::string_view cluster_cidr = "10.224.0.0/11";
 // 65534 is the spare address the endpoint change moves an endpoint to.
 inline constexpr int max_services = 65533;
 inline constexpr int spare_host = 65534;
+// The node's address for NodePorts (TEST-NET-1: it exists only on the bench
+// node's loopback), the first NodePort, and how many Services may have one
+// (their NodePorts stay below kpr's SNAT ports, 61000 and up).
+inline constexpr std::string_view node_address = "192.0.2.1";
+inline constexpr int first_node_port = 30000;
+inline constexpr int max_node_port_services = 20000;
 
 // One port of a Service, named as kube-proxy's ServicePortName does.
 struct BenchPort {
@@ -45,10 +56,15 @@ struct BenchCluster {
     // Whether endpoint 0 of the last Service has moved to the spare address:
     // the one endpoint change the benchmark applies, back and forth.
     bool last_endpoint_moved = false;
+    // Whether each Service's TCP port also has a NodePort.
+    bool node_ports = false;
 
-    explicit BenchCluster(int n) : services(n) {
+    explicit BenchCluster(int n, bool with_node_ports = false) : services(n), node_ports(with_node_ports) {
         if (n < 1 || n > max_services)
             throw std::invalid_argument(fmt::format("{} services: between 1 and {}", n, max_services));
+        if (with_node_ports && n > max_node_port_services)
+            throw std::invalid_argument(
+                fmt::format("{} services with NodePorts: at most {}", n, max_node_port_services));
     }
 
     int last() const { return services - 1; }
@@ -57,6 +73,11 @@ struct BenchCluster {
         if (i == last())
             p.push_back({"dns", "udp", udp_service_port});
         return p;
+    }
+
+    // The NodePort of Service i's TCP port (0: none).
+    std::uint16_t node_port(int i, const BenchPort& port) const {
+        return node_ports && port.protocol == "tcp" ? static_cast<std::uint16_t>(first_node_port + i) : 0;
     }
 
     static std::string name(int i) { return fmt::format("svc-{:05}", i); }

@@ -10,6 +10,8 @@
 namespace kpr::bench {
 
 BenchNode::BenchNode(std::string_view tag) : topology_(tag) {
+    // The address NodePorts answer on; the pods reach it through their default route.
+    topology_.node().ip({"address", "add", fmt::format("{}/32", node_address), "dev", "lo"});
     const auto& client = topology_.add_pod("client");
     // A client opening thousands of connections a second to a few backends
     // runs out of ephemeral ports to TIME_WAIT within seconds; reusing

@@ -17,6 +17,11 @@ std::string svc_chain(int i, const BenchPort& port) {
     return "KUBE-SVC-" + chain_hash(service_port_name(i, port) + std::string(port.protocol), 16);
 }
 
+// kube-proxy names a port's external chain with the same hash as its service chain.
+std::string ext_chain(int i, const BenchPort& port) {
+    return "KUBE-EXT-" + chain_hash(service_port_name(i, port) + std::string(port.protocol), 16);
+}
+
 std::string sep_chain(const BenchCluster& c, int i, const BenchPort& port, int j) {
     return "KUBE-SEP-" +
            chain_hash(service_port_name(i, port) + std::string(port.protocol) + c.endpoint(i, j), 16);
@@ -91,6 +96,24 @@ void nodeports_entry(std::string& out) {
            "rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n";
 }
 
+// A NodePort: KUBE-NODEPORTS matches its port (on any local address, the
+// KUBE-SERVICES jump having checked the address type) and jumps to the
+// external chain, which marks the connection for masquerading
+// (externalTrafficPolicy Cluster) and continues to the service chain.
+void node_port_entry(std::string& out, const BenchCluster& c, int i, const BenchPort& port) {
+    out += fmt::format("-A KUBE-NODEPORTS -m comment --comment {} -m {} -p {} --dport {} -j {}\n",
+                       service_port_name(i, port), port.protocol, port.protocol, c.node_port(i, port),
+                       ext_chain(i, port));
+}
+
+void ext_chain_rules(std::string& out, int i, const BenchPort& port) {
+    const auto chain = ext_chain(i, port);
+    out += fmt::format("-A {} -m comment --comment \"masquerade traffic for {} external destinations\" -j "
+                       "KUBE-MARK-MASQ\n",
+                       chain, service_port_name(i, port));
+    out += fmt::format("-A {} -j {}\n", chain, svc_chain(i, port));
+}
+
 void svc_chain_rules(std::string& out, const BenchCluster& c, int i, const BenchPort& port) {
     const auto name = service_port_name(i, port);
     const auto chain = svc_chain(i, port);
@@ -126,6 +149,8 @@ std::string iptables_full_restore(const BenchCluster& c) {
     for (int i = 0; i < c.services; ++i)
         for (const auto& port : c.ports(i)) {
             out += fmt::format(":{} - [0:0]\n", svc_chain(i, port));
+            if (c.node_port(i, port) != 0)
+                out += fmt::format(":{} - [0:0]\n", ext_chain(i, port));
             for (int j = 0; j < endpoints_per_service; ++j)
                 out += fmt::format(":{} - [0:0]\n", sep_chain(c, i, port, j));
         }
@@ -134,6 +159,10 @@ std::string iptables_full_restore(const BenchCluster& c) {
     for (int i = 0; i < c.services; ++i)
         for (const auto& port : c.ports(i)) {
             services_entry(out, i, port);
+            if (c.node_port(i, port) != 0) {
+                node_port_entry(out, c, i, port);
+                ext_chain_rules(out, i, port);
+            }
             svc_chain_rules(out, c, i, port);
             for (int j = 0; j < endpoints_per_service; ++j)
                 sep_chain_rules(out, c, i, port, j);
@@ -152,17 +181,25 @@ std::string iptables_partial_restore(const BenchCluster& before, const BenchClus
     nat_top_chains(out);
     for (const auto& port : after.ports(last)) {
         out += fmt::format(":{} - [0:0]\n", svc_chain(last, port));
+        if (after.node_port(last, port) != 0)
+            out += fmt::format(":{} - [0:0]\n", ext_chain(last, port));
         out += fmt::format(":{} - [0:0]\n", sep_chain(after, last, port, 0));
     }
     // Declaring a stale chain flushes it, so that -X (empty chains only) can delete it.
     for (const auto& port : before.ports(last))
         out += fmt::format(":{} - [0:0]\n", sep_chain(before, last, port, 0));
     nat_top_rules(out);
+    // The top-level chains are rewritten in full: KUBE-SERVICES and KUBE-NODEPORTS.
     for (int i = 0; i < after.services; ++i)
-        for (const auto& port : after.ports(i))
+        for (const auto& port : after.ports(i)) {
             services_entry(out, i, port);
+            if (after.node_port(i, port) != 0)
+                node_port_entry(out, after, i, port);
+        }
     nodeports_entry(out);
     for (const auto& port : after.ports(last)) {
+        if (after.node_port(last, port) != 0)
+            ext_chain_rules(out, last, port);
         svc_chain_rules(out, after, last, port);
         sep_chain_rules(out, after, last, port, 0);
     }

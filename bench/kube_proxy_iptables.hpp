@@ -1,6 +1,7 @@
 // The rules kube-proxy's iptables mode writes for the benchmark's cluster, as
 // iptables-restore input: the nat table's KUBE-SERVICES -> KUBE-SVC-* ->
-// KUBE-SEP-* chains (statistic --mode random, DNAT, KUBE-MARK-MASQ), the
+// KUBE-SEP-* chains (statistic --mode random, DNAT, KUBE-MARK-MASQ), with
+// node ports KUBE-NODEPORTS -> KUBE-EXT-* (masquerade mark), the
 // filter table's KUBE-FORWARD and friends, and the jumps from the built-in
 // chains that kube-proxy installs. Fed to iptables-nft-restore and
 // iptables-legacy-restore alike.

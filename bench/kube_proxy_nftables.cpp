@@ -21,6 +21,11 @@ std::string service_chain(int i, const BenchPort& port) {
     return fmt::format("service-{}-{}", chain_hash(path, 8), path);
 }
 
+std::string external_chain(int i, const BenchPort& port) {
+    const auto path = service_port_path(i, port);
+    return fmt::format("external-{}-{}", chain_hash(path, 8), path);
+}
+
 std::string endpoint_chain(const BenchCluster& c, int i, const BenchPort& port, int j) {
     const auto path = fmt::format("{}__{}/{}", service_port_path(i, port), c.endpoint(i, j), backend_port);
     return fmt::format("endpoint-{}-{}", chain_hash(path, 8), path);
@@ -44,14 +49,19 @@ void base_objects(std::string& out) {
     rule("masquerading", "masquerade fully-random");
 
     out += fmt::format("add set {} cluster-ips {{ type ipv4_addr ; comment \"Active ClusterIPs\" ; }}\n", table);
-    for (const char* map : {"service-ips", "service-nodeports", "no-endpoint-services", "firewall-ips"})
+    // NodePorts answer on the node's primary address only (kube-proxy
+    // nftables' default nodePortAddresses), not on every local address.
+    out += fmt::format("add set {} nodeport-ips {{ type ipv4_addr ; comment \"IPs that accept NodePort traffic\" ; }}\n",
+                       table);
+    out += fmt::format("add element {} nodeport-ips {{ {} }}\n", table, node_address);
+    for (const char* map : {"service-ips", "no-endpoint-services", "firewall-ips"})
         out += fmt::format("add map {} {} {{ type ipv4_addr . inet_proto . inet_service : verdict ; }}\n", table,
                            map);
+    out += fmt::format("add map {} service-nodeports {{ type inet_proto . inet_service : verdict ; }}\n", table);
 
     chain("services");
     rule("services", "ip daddr . meta l4proto . th dport vmap @service-ips");
-    rule("services", "fib daddr type local ip daddr != 127.0.0.0/8 ip daddr . meta l4proto . th dport vmap "
-                     "@service-nodeports");
+    rule("services", "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports");
     chain("service-endpoints-check");
     rule("service-endpoints-check", "ip daddr . meta l4proto . th dport vmap @no-endpoint-services");
     chain("firewall-check");
@@ -85,6 +95,17 @@ void endpoint_chain_objects(std::string& out, const BenchCluster& c, int i, cons
                        c.endpoint(i, j), backend_port);
 }
 
+// A NodePort with externalTrafficPolicy Cluster: its external chain marks
+// the connection for masquerading and continues to the service chain.
+void external_chain_objects(std::string& out, const BenchCluster& c, int i, const BenchPort& port) {
+    const auto chain = external_chain(i, port);
+    out += fmt::format("add chain {} {}\n", table, chain);
+    out += fmt::format("add rule {} {} jump mark-for-masquerade\n", table, chain);
+    out += fmt::format("add rule {} {} goto {}\n", table, chain, service_chain(i, port));
+    out += fmt::format("add element {} service-nodeports {{ {} . {} : goto {} }}\n", table, port.protocol,
+                       c.node_port(i, port), chain);
+}
+
 void service_chain_rules(std::string& out, const BenchCluster& c, int i, const BenchPort& port) {
     const auto chain = service_chain(i, port);
     out += fmt::format("add rule {} {} ip daddr {} {} dport {} ip saddr != {} jump mark-for-masquerade\n", table,
@@ -111,6 +132,8 @@ std::string nftables_full_ruleset(const BenchCluster& c) {
             out += fmt::format("add element {} cluster-ips {{ {} }}\n", table, BenchCluster::vip(i));
             out += fmt::format("add element {} service-ips {{ {} . {} . {} : goto {} }}\n", table,
                                BenchCluster::vip(i), port.protocol, port.port, chain);
+            if (c.node_port(i, port) != 0)
+                external_chain_objects(out, c, i, port);
         }
     return out;
 }

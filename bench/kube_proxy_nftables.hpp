@@ -2,7 +2,9 @@
 // as `nft -f` input: table ip kube-proxy with the service-ips verdict map
 // (ipv4_addr . inet_proto . inet_service), one service-* chain per Service
 // port choosing an endpoint-* chain with `numgen random mod N vmap`, dnat
-// in the endpoint chains, masquerade marking, and the filter-side checks.
+// in the endpoint chains, masquerade marking, with node ports the
+// service-nodeports verdict map (inet_proto . inet_service) to external-*
+// chains on the nodeport-ips addresses, and the filter-side checks.
 #pragma once
 
 #include <string>

@@ -13,12 +13,17 @@ std::vector<Target> Mode::targets(const BenchCluster& c, TargetSet set) const {
         return {{BenchCluster::vip(c.last()), service_port}};
     case TargetSet::last_udp:
         return {{BenchCluster::vip(c.last()), udp_service_port}};
+    case TargetSet::last_node_port:
+        return {{std::string(node_address), c.node_port(c.last(), c.ports(c.last()).front())}};
     case TargetSet::random_tcp:
+    case TargetSet::random_node_port:
         break;
     }
     std::vector<Target> all;
     for (int i = 0; i < c.services; ++i)
-        all.push_back({BenchCluster::vip(i), service_port});
+        all.push_back(set == TargetSet::random_tcp
+                          ? Target{BenchCluster::vip(i), service_port}
+                          : Target{std::string(node_address), c.node_port(i, c.ports(i).front())});
     return all;
 }
 
@@ -36,7 +41,8 @@ class DirectMode final : public Mode {
 
     // A random endpoint of the same Services the other modes reach by VIP.
     std::vector<Target> targets(const BenchCluster& c, TargetSet set) const override {
-        const int first = set == TargetSet::random_tcp ? 0 : c.last();
+        const bool random = set == TargetSet::random_tcp || set == TargetSet::random_node_port;
+        const int first = random ? 0 : c.last();
         std::vector<Target> endpoints;
         for (int i = first; i < c.services; ++i)
             for (int j = 0; j < endpoints_per_service; ++j)

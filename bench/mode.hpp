@@ -27,8 +27,9 @@ struct Timing {
     std::map<std::string, double> phases;
 };
 
-// What a client sends to.
-enum class TargetSet { last_tcp, random_tcp, last_udp };
+// What a client sends to: Service VIPs, or the node's NodePorts (as an
+// external client does).
+enum class TargetSet { last_tcp, random_tcp, last_udp, last_node_port, random_node_port };
 
 struct Target {
     std::string address;
@@ -61,7 +62,7 @@ class Mode {
     // Kernel memory held by the rules or maps the last program() made;
     // nullopt when it cannot be measured here.
     virtual std::optional<std::uint64_t> memory_bytes() const = 0;
-    // Where the client connects: the Services' VIPs, unless overridden.
+    // Where the client connects: the Services' VIPs or NodePorts, unless overridden.
     virtual std::vector<Target> targets(const BenchCluster& cluster, TargetSet set) const;
 
   protected:

@@ -13,6 +13,13 @@
 
 /* @kpr:slot constants */
 
+/* @kpr:if sessionAffinity */
+#define KPR_HAVE_SESSION_AFFINITY 1
+/* @kpr:endif */
+#include "lib/affinity.h"
+/* @kpr:if bind */
+#include "lib/sock_bind.h"
+/* @kpr:endif */
 /* @kpr:if ipv4 */
 #include "lib/sock4.h"
 /* @kpr:endif */
@@ -87,6 +94,22 @@ SEC("cgroup/getpeername6")
 int kpr_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return kpr_sock6_to_service(ctx);
+}
+/* @kpr:endif */
+
+/* Both bind hooks whatever the families: an IPv6 socket bound to [::]
+ * holds the IPv4 port too. */
+/* @kpr:if bind */
+SEC("cgroup/bind4")
+int kpr_bind4(struct bpf_sock_addr *ctx)
+{
+	return kpr_sock_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int kpr_bind6(struct bpf_sock_addr *ctx)
+{
+	return kpr_sock_bind(ctx);
 }
 /* @kpr:endif */
 

@@ -26,10 +26,6 @@ std::vector<std::string> unbuilt_requests(const schema::ClusterSchema& schema) {
             out.push_back(fmt::format("spec.maps.{}.capacity ({}): no {} map is built yet", d.name,
                                       schema.capacity(d.name), d.name));
     const auto& f = schema.features;
-    if (f.session_affinity.enabled && !builds_node_ingress(schema))
-        out.push_back("spec.features.sessionAffinity: ClientIP affinity is kept by the external "
-                      "path (nodeIngress), which the schema does not build; the socket path "
-                      "picks a backend anew per connection");
     if (f.backend_selection.algorithm != schema::BackendSelection::random &&
         !map_condition_holds(layout::MapCondition::maglev, schema))
         out.push_back(fmt::format(

@@ -11,6 +11,14 @@ enum kpr_lb_result {
 	KPR_LB_BACKEND,       /* a backend was chosen */
 };
 
+/* Who is connecting, for ClientIP session affinity: the socket hooks know
+ * a client by its network namespace's cookie (address zero), the TC path by
+ * its address (cookie 0). */
+struct kpr_lb_client {
+	__u64 cookie;
+	__be32 address[4];
+};
+
 /* Slots 1..count of a frontend hold its backends; any one of them, with
  * equal chance. count is at least 1 here. */
 static __always_inline __u16 kpr_lb_random_slot(__u16 count)

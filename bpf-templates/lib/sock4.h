@@ -28,8 +28,9 @@ static __always_inline void kpr_revnat4_remember(__u64 cookie, const struct kpr_
 static __always_inline enum kpr_xlate kpr_sock4_forward(void *ctx, __u8 proto, __be32 *address,
 							__be16 *port)
 {
+	struct kpr_lb_client client = { .cookie = kpr_affinity_socket_client(ctx) };
 	struct kpr_lb4_choice choice;
-	enum kpr_xlate xlate = kpr_xlate_of(kpr_lb4_pick(*address, *port, proto, &choice));
+	enum kpr_xlate xlate = kpr_xlate_of(kpr_lb4_pick(*address, *port, proto, &client, &choice));
 
 	if (xlate != KPR_XLATE_DONE)
 		return xlate;

@@ -112,6 +112,7 @@ struct {
 #define KPR_SVC_MAGLEV 8
 #define KPR_SVC_AFFINITY 16
 
+#include "lib/affinity.h"
 #include "lib/sock4.h"
 
 SEC("cgroup/connect4")
@@ -137,5 +138,8 @@ int kpr_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return kpr_sock4_to_service(ctx);
 }
+
+/* Both bind hooks whatever the families: an IPv6 socket bound to [::]
+ * holds the IPv4 port too. */
 
 char LICENSE[] SEC("license") = "GPL";

@@ -136,6 +136,8 @@ struct {
 #define KPR_SVC_MAGLEV 8
 #define KPR_SVC_AFFINITY 16
 
+#include "lib/affinity.h"
+#include "lib/sock_bind.h"
 #include "lib/sock4.h"
 
 SEC("cgroup/connect4")
@@ -160,6 +162,20 @@ SEC("cgroup/getpeername4")
 int kpr_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return kpr_sock4_to_service(ctx);
+}
+
+/* Both bind hooks whatever the families: an IPv6 socket bound to [::]
+ * holds the IPv4 port too. */
+SEC("cgroup/bind4")
+int kpr_bind4(struct bpf_sock_addr *ctx)
+{
+	return kpr_sock_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int kpr_bind6(struct bpf_sock_addr *ctx)
+{
+	return kpr_sock_bind(ctx);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -186,6 +186,7 @@ struct {
 #define KPR_SVC_MAGLEV 8
 #define KPR_SVC_AFFINITY 16
 
+#include "lib/affinity.h"
 #include "lib/sock4.h"
 #include "lib/sock6_mapped.h"
 #include "lib/sock6.h"
@@ -213,5 +214,8 @@ int kpr_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return kpr_sock6_to_service(ctx);
 }
+
+/* Both bind hooks whatever the families: an IPv6 socket bound to [::]
+ * holds the IPv4 port too. */
 
 char LICENSE[] SEC("license") = "GPL";

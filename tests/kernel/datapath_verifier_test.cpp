@@ -50,9 +50,10 @@ std::set<std::string> expected_programs(const schema::ClusterSchema& s) {
     std::set<std::string> out;
     for (auto f : s.families)
         for (auto h : s.hooks)
-            // bind4/6 are built by issue 7's socket side (issue7sock), not yet here.
-            if (h != schema::SocketHook::bind)
-                out.insert(fmt::format("kpr_{}{}", to_string(h), f == net::Family::ipv4 ? 4 : 6));
+            out.insert(fmt::format("kpr_{}{}", to_string(h), f == net::Family::ipv4 ? 4 : 6));
+    // Both bind hooks whatever the families: a socket bound to [::] holds the IPv4 port too.
+    if (s.hooks.contains(schema::SocketHook::bind))
+        out.insert({"kpr_bind4", "kpr_bind6"});
     if (s.tc_programs.contains(schema::TcProgram::podIngress) ||
         s.tc_programs.contains(schema::TcProgram::podEgress) ||
         s.tc_programs.contains(schema::TcProgram::nodeIngress))

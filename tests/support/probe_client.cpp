@@ -6,10 +6,9 @@
 // datapath shows up as an error line, never as a hung test. The reach mode
 // probes many targets at once, one thread each, so a whole row of a policy
 // matrix costs one timeout rather than one per denied target. The
-// north-south tests add three: udp-flows (one datagram from each of many
-// fixed source ports, so the same flows can be replayed after a change),
-// http-get (a health check's status line and body) and bind (whether a
-// local bind() to a port is refused).
+// north-south tests add udp-flows (one datagram from each of many fixed
+// source ports, so the same flows can be replayed after a change) and
+// http-get (a health check's status line and body).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -162,22 +161,8 @@ class Socket {
         return error == 0 ? Failure{} : errno_name(error);
     }
 
-    // Binds to the family's wildcard address and port.
-    Failure bind_port(int family, std::uint16_t port) {
-        sockaddr_storage address{};
-        socklen_t length = 0;
-        if (family == AF_INET) {
-            auto& sin = reinterpret_cast<sockaddr_in&>(address);
-            sin.sin_family = AF_INET;
-            sin.sin_port = htons(port);
-            length = sizeof sin;
-        } else {
-            auto& sin6 = reinterpret_cast<sockaddr_in6&>(address);
-            sin6.sin6_family = AF_INET6;
-            sin6.sin6_port = htons(port);
-            length = sizeof sin6;
-        }
-        if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0)
+    Failure bind(const Target& target) {
+        if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&target.address), target.length) != 0)
             return last_error();
         return std::nullopt;
     }
@@ -455,7 +440,7 @@ int run_udp_flows(const Target& target, std::uint16_t first, int count) {
         Socket socket(target.family, SOCK_DGRAM);
         Failure failure = socket.open_failure();
         if (!failure)
-            failure = socket.bind_port(target.family, source_port);
+            failure = socket.bind(*parse_target(target.family == AF_INET ? "0.0.0.0" : "::", source_port, false));
         std::string answer;
         std::string source;
         if (!failure)
@@ -500,17 +485,17 @@ int run_http_get(const Target& target) {
     return 0;
 }
 
-// bind() to the wildcard address and port of the family and protocol:
-// "bind ok" or "bind error <errno name>". Sends nothing.
-int run_bind(int family, bool tcp, std::uint16_t port) {
-    Socket socket(family, tcp ? SOCK_STREAM : SOCK_DGRAM);
+// bind() to the address and port, as a server would before listening: the
+// socket hooks may refuse it (a NodePort is taken).
+int run_bind(const Target& target, const std::string& protocol) {
+    Socket socket(target.family, protocol == "tcp" ? SOCK_STREAM : SOCK_DGRAM);
     Failure failure = socket.open_failure();
     if (!failure)
-        failure = socket.bind_port(family, port);
+        failure = socket.bind(target);
     if (failure)
-        fmt::print("bind error {}\n", *failure);
+        fmt::print("error {}\n", *failure);
     else
-        fmt::print("bind ok\n");
+        fmt::print("bound\n");
     return 0;
 }
 
@@ -661,11 +646,9 @@ int run_client(int argc, char** argv) {
         ->required()
         ->check(CLI::Range(1024, 65535));
     CLI::App* http_get = add_mode("http-get", "GET / and print the status and body");
-    CLI::App* bind = app.add_subcommand("bind", "bind() to a port; sends nothing");
-    bind->add_option("--port", port, "the port")->required();
+    CLI::App* bind = add_mode("bind", "bind() a socket to the address and port, nothing sent");
     add_protocol(bind);
-    bool bind_ipv6 = false;
-    bind->add_flag("--ipv6", bind_ipv6, "an AF_INET6 socket (default AF_INET)");
+    add_v4mapped(bind);
     CLI::App* reach = app.add_subcommand("reach", "one request to each target, all at once");
     reach->add_option("--target", reach_texts, "PROTO,ADDRESS,PORT (tcp or udp); repeatable")
         ->required();
@@ -673,9 +656,7 @@ int run_client(int argc, char** argv) {
     operation_timeout = std::chrono::milliseconds(timeout_ms);
 
     std::vector<ReachTarget> targets;
-    if (*bind) {
-        // No destination: nothing is sent, so any namespace will do.
-    } else if (*reach) {
+    if (*reach) {
         for (const std::string& text : reach_texts) {
             auto target = parse_reach_target(text);
             if (!target) {
@@ -715,8 +696,6 @@ int run_client(int argc, char** argv) {
             return exit_usage;
         }
 
-    if (*bind)
-        return run_bind(bind_ipv6 ? AF_INET6 : AF_INET, protocol == "tcp", port);
     if (*reach)
         return run_reach(targets);
     const Target& target = targets.front().target;
@@ -738,6 +717,8 @@ int run_client(int argc, char** argv) {
     }
     if (*http_get)
         return run_http_get(target);
+    if (*bind)
+        return run_bind(target, protocol);
     return run_connect_once(target, protocol);
 }
 

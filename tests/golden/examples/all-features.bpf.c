@@ -220,6 +220,8 @@ struct {
 #define KPR_SVC_MAGLEV 8
 #define KPR_SVC_AFFINITY 16
 
+#define KPR_HAVE_SESSION_AFFINITY 1
+#include "lib/affinity.h"
 #include "lib/sock4.h"
 #include "lib/sock6_mapped.h"
 #include "lib/sock6.h"
@@ -271,5 +273,8 @@ int kpr_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return kpr_sock6_to_service(ctx);
 }
+
+/* Both bind hooks whatever the families: an IPv6 socket bound to [::]
+ * holds the IPv4 port too. */
 
 char LICENSE[] SEC("license") = "GPL";
