@@ -248,13 +248,12 @@ TEST_F(NorthSouthTopologyTest, ServiceAddressesGoToNode1AndNoFurther) {
     const std::string output =
         client.run({"connect-once", "--to", "203.0.113.10", "--port", "80", "--proto", "tcp"});
     EXPECT_TRUE(output.starts_with("error ENETUNREACH") || output.starts_with("error EHOSTUNREACH")) << output;
-    // The probes used by the north-south tests: http-get against a plain
-    // TCP echo (not HTTP) is told apart from a refused port, and bind works
-    // where no kpr hook runs.
+    // The probes used by the north-south tests: http-get tells a refused
+    // port apart, and bind works where no kpr hook runs.
     const auto refused = parse_http_answer(client.run({"http-get", "--to", pods_[0]->ipv4, "--port", "9"}));
     EXPECT_EQ(refused.status, 0);
     EXPECT_EQ(refused.body, "ECONNREFUSED");
-    EXPECT_EQ(ProbeClient(topology_->node1().node()).run({"bind", "--port", "30080"}), "bind ok\n");
+    EXPECT_EQ(ProbeClient(topology_->node1().node()).run({"bind", "--to", "0.0.0.0", "--port", "30080"}), "bound\n");
 }
 
 TEST(TestbedTeardown, TopologyAndCgroupLeaveNothingBehind) {
