@@ -52,10 +52,7 @@ std::vector<std::string> summary(const LoadBalancerModel& model) {
 }
 
 std::vector<std::string> problems(const LoadBalancerModel& model) {
-    std::vector<std::string> out;
-    for (const Diagnostic& d : model.problems)
-        out.push_back(d.str());
-    return out;
+    return k8s::test_data::diagnostic_texts(model.problems);
 }
 
 std::string service(std::string_view name, std::string_view spec) {
@@ -154,6 +151,31 @@ TEST(ExternalFrontendsModel, LocalPolicyOnAnotherNodeHasNoBackendAndReportsZero)
                               "web nodePort 192.168.1.10:30080/TCP -> none local",
                           }));
     EXPECT_EQ(*m.services[0].health_check, (HealthCheck{32001, 0}));
+}
+
+TEST(ExternalFrontendsModel, ADualStackPodCountsOnceForTheHealthCheck) {
+    const auto m = build(service("web", R"(spec:
+  type: NodePort
+  clusterIPs: [10.96.0.10, "fd00:96::10"]
+  ports: [{name: http, port: 80, nodePort: 30080}]
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32001
+)") + slice_of("web") + R"(---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-v6
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv6
+endpoints:
+- {addresses: ["fd00:244:1::5"], nodeName: node-a}
+- {addresses: ["fd00:244:2::7"], nodeName: node-b}
+ports:
+- {name: http, port: 8080}
+)");
+    // node-a runs one ready pod with an address of each family.
+    EXPECT_EQ(*m.services[0].health_check, (HealthCheck{32001, 1}));
 }
 
 TEST(ExternalFrontendsModel, InternalPolicyLocalFiltersTheClusterIpOnly) {

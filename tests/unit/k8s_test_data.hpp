@@ -23,11 +23,15 @@ inline std::string read_test_file(const std::string& name) {
     return text.str();
 }
 
-inline std::vector<std::string> error_texts(const DecodeResult& result) {
+inline std::vector<std::string> diagnostic_texts(const std::vector<Diagnostic>& diagnostics) {
     std::vector<std::string> out;
-    for (const Diagnostic& d : result.errors)
+    for (const Diagnostic& d : diagnostics)
         out.push_back(d.str());
     return out;
+}
+
+inline std::vector<std::string> error_texts(const DecodeResult& result) {
+    return diagnostic_texts(result.errors);
 }
 
 // The Services and EndpointSlices in yaml (documents separated by ---),

@@ -41,10 +41,7 @@ std::vector<std::string> summary(const LoadBalancerModel& model) {
 }
 
 std::vector<std::string> problems(const LoadBalancerModel& model) {
-    std::vector<std::string> out;
-    for (const Diagnostic& d : model.problems)
-        out.push_back(d.str());
-    return out;
+    return k8s::test_data::diagnostic_texts(model.problems);
 }
 
 // A Service shop/<name> with the given spec (indented two spaces).

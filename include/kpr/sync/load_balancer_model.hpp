@@ -241,16 +241,18 @@ inline std::vector<BackendAddress> usable_backends(const std::vector<const k8s::
     return ready.empty() ? serving_terminating : ready;
 }
 
-// Distinct addresses of the Service's ready endpoints on this node, what
-// its healthCheckNodePort reports.
+// The Service's ready endpoints on this node, what its healthCheckNodePort
+// reports: distinct addresses per family, the larger count of the two, so a
+// dual-stack pod (one endpoint in each family's slices) counts once, as in
+// kube-proxy, whose per-family proxiers each count their own family.
 inline std::size_t local_ready_endpoints(const std::vector<const k8s::EndpointSlice*>& slices,
                                          const std::string& node_name) {
-    std::set<net::Address> local;
+    std::set<net::Address> v4, v6;
     for (const auto* slice : slices)
         for (const auto& ep : slice->endpoints)
             if (!node_name.empty() && ep.node_name == node_name && ep.conditions.ready && !ep.addresses.empty())
-                local.insert(ep.addresses.front());
-    return local.size();
+                (ep.addresses.front().is_v4() ? v4 : v6).insert(ep.addresses.front());
+    return std::max(v4.size(), v6.size());
 }
 
 // Builds one Service's frontends, claiming each against Services that sort
