@@ -28,28 +28,7 @@ constexpr int server_port = 8080;
 
 std::string pod_yaml(const std::string& name, const std::string& ipv4, const std::string& ipv6,
                      const std::string& app) {
-    return fmt::format(R"(apiVersion: v1
-kind: Pod
-metadata:
-  name: {0}
-  namespace: default
-  labels:
-    app: {1}
-spec:
-  nodeName: node
-  containers:
-  - name: main
-    ports:
-    - name: http
-      containerPort: {2}
-status:
-  phase: Running
-  podIP: {3}
-  podIPs:
-  - ip: {3}
-  - ip: {4}
-)",
-                       name, app, server_port, ipv4, ipv6);
+    return testbed::pod_yaml({.name = name, .ipv4 = ipv4, .ipv6 = ipv6, .app = app, .http_port = server_port});
 }
 
 std::string pod_yaml(const Pod& pod, const std::string& app) { return pod_yaml(pod.name, pod.ipv4, pod.ipv6, app); }
@@ -81,12 +60,6 @@ spec:
     ports:
     - port: http
 )";
-
-// The number after `label` in `kpr-agent show`'s output; -1 when absent.
-long shown_count(const std::string& shown, const std::string& label) {
-    const auto at = shown.find(label);
-    return at == std::string::npos ? -1 : std::stol(shown.substr(at + label.size()));
-}
 
 class PodPolicyEnforcement : public ::testing::Test {
   protected:

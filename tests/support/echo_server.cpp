@@ -1,7 +1,11 @@
 // kpr-test-server: the backend the kernel tests connect to. It answers every
 // line on a TCP connection and every UDP datagram with its --name, so a test
-// can tell which backend a connection reached. One dual-stack TCP and UDP
-// socket per --port; prints "ready" once all of them are listening.
+// can tell which backend a connection reached; with --report-client the
+// reply is "<name>@<client address>", the address the request came from as
+// this backend saw it (so a test can tell whether it was SNATed). One
+// dual-stack TCP and UDP socket per --port; prints "ready" once all of them
+// are listening.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -31,9 +35,20 @@ using kpr::testbed::UniqueFd;
 
 enum class Role { stop_signal, tcp_listener, udp_socket, tcp_connection };
 
+// An address as text; an IPv4-mapped one as plain IPv4.
+std::string client_address(const sockaddr_in6& address) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (IN6_IS_ADDR_V4MAPPED(&address.sin6_addr))
+        ::inet_ntop(AF_INET, &address.sin6_addr.s6_addr[12], text, sizeof text);
+    else
+        ::inet_ntop(AF_INET6, &address.sin6_addr, text, sizeof text);
+    return text;
+}
+
 class EchoServer {
   public:
-    explicit EchoServer(std::string name) : name_(std::move(name)) {
+    EchoServer(std::string name, bool report_client)
+        : name_(std::move(name)), report_client_(report_client) {
         epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
         if (!epoll_)
             fail("epoll_create1");
@@ -95,6 +110,7 @@ class EchoServer {
     struct Watched {
         UniqueFd fd;
         Role role;
+        std::string reply = {}; // a TCP connection's answer to each line
     };
 
     [[noreturn]] static void fail(std::string_view what) {
@@ -137,19 +153,27 @@ class EchoServer {
 
     void forget(int fd) { sockets_.erase(fd); }
 
+    std::string reply_to(const sockaddr_in6& client) const {
+        return report_client_ ? name_ + "@" + client_address(client) : name_;
+    }
+
     void accept_all(int listener) {
         for (;;) {
-            UniqueFd connection(
-                ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+            sockaddr_in6 client{};
+            socklen_t length = sizeof client;
+            UniqueFd connection(::accept4(listener, reinterpret_cast<sockaddr*>(&client), &length,
+                                          SOCK_NONBLOCK | SOCK_CLOEXEC));
             if (!connection)
                 return;
+            const int fd = connection.get();
             watch(std::move(connection), Role::tcp_connection);
+            sockets_.at(fd).reply = reply_to(client) + "\n";
         }
     }
 
     // One reply per newline received; a connection can be pinged many times.
     void answer_lines(int fd) {
-        const std::string reply = name_ + "\n";
+        const std::string reply = sockets_.at(fd).reply;
         char buffer[4096];
         for (;;) {
             const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -191,7 +215,8 @@ class EchoServer {
                 return;
             }
 
-            iovec reply_data{const_cast<char*>(name_.data()), name_.size()};
+            const std::string answer = reply_to(sender);
+            iovec reply_data{const_cast<char*>(answer.data()), answer.size()};
             alignas(cmsghdr) char reply_control[CMSG_SPACE(sizeof(in6_pktinfo))]{};
             msghdr reply{};
             reply.msg_name = &sender;
@@ -219,6 +244,7 @@ class EchoServer {
     }
 
     std::string name_;
+    bool report_client_;
     UniqueFd epoll_;
     std::unordered_map<int, Watched> sockets_;
 };
@@ -227,11 +253,14 @@ int run_server(int argc, char** argv) {
     CLI::App app{"Test backend: answers each TCP line and UDP datagram with its name."};
     std::string name;
     std::vector<std::uint16_t> ports;
+    bool report_client = false;
     app.add_option("--name", name, "the name every reply carries")->required();
+    app.add_flag("--report-client", report_client,
+                 "reply \"<name>@<client address>\": the address the request came from");
     app.add_option("--port", ports, "a TCP and UDP port to serve; repeatable")->required();
     CLI11_PARSE(app, argc, argv);
 
-    EchoServer server(name);
+    EchoServer server(name, report_client);
     server.stop_on_signals();
     for (const auto port : ports)
         server.listen_on(port);

@@ -5,7 +5,10 @@
 // (two seconds unless --timeout-ms says otherwise), so a broken or denying
 // datapath shows up as an error line, never as a hung test. The reach mode
 // probes many targets at once, one thread each, so a whole row of a policy
-// matrix costs one timeout rather than one per denied target.
+// matrix costs one timeout rather than one per denied target. The
+// north-south tests add udp-flows (one datagram from each of many fixed
+// source ports, so the same flows can be replayed after a change) and
+// http-get (a health check's status line and body).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -217,6 +220,24 @@ class Socket {
         }
     }
 
+    // Everything the peer sends until it closes.
+    Failure read_all(std::string& text) {
+        const auto deadline = deadline_from_now();
+        for (;;) {
+            char buffer[2048];
+            const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+            if (n > 0)
+                text.append(buffer, static_cast<std::size_t>(n));
+            else if (n == 0)
+                return std::nullopt;
+            else if (errno == EAGAIN) {
+                if (auto failure = wait_ready(fd_.get(), POLLIN, deadline))
+                    return failure;
+            } else if (errno != EINTR)
+                return last_error();
+        }
+    }
+
     // One datagram and the address recvfrom reported for it.
     Failure receive(std::string& payload, std::string& source) {
         const auto deadline = deadline_from_now();
@@ -409,6 +430,61 @@ int run_connect_once(const Target& target, const std::string& protocol) {
     return 0;
 }
 
+// One datagram from each source port first..first+count-1 in turn, each from
+// a socket of its own bound to that port: "flow <port> ok <answer>" or
+// "flow <port> error <errno name>". The same ports give the same flows
+// (addresses, ports, protocol) on every run.
+int run_udp_flows(const Target& target, std::uint16_t first, int count) {
+    for (int i = 0; i < count; ++i) {
+        const auto source_port = static_cast<std::uint16_t>(first + i);
+        Socket socket(target.family, SOCK_DGRAM);
+        Failure failure = socket.open_failure();
+        if (!failure)
+            failure = socket.bind(*parse_target(target.family == AF_INET ? "0.0.0.0" : "::", source_port, false));
+        std::string answer;
+        std::string source;
+        if (!failure)
+            failure = socket.send("hello\n", &target);
+        if (!failure)
+            failure = socket.receive(answer, source);
+        if (failure)
+            fmt::print("flow {} error {}\n", source_port, *failure);
+        else
+            fmt::print("flow {} ok {}\n", source_port, answer);
+    }
+    fmt::print("done\n");
+    return 0;
+}
+
+// GET / over HTTP/1.0: "http <status> <body on one line>", or "error <errno name>".
+int run_http_get(const Target& target) {
+    Socket socket(target.family, SOCK_STREAM);
+    Failure failure = socket.open_failure();
+    if (!failure)
+        failure = socket.connect(target);
+    if (!failure)
+        failure = socket.send("GET / HTTP/1.0\r\nHost: kpr-test\r\n\r\n");
+    std::string response;
+    if (!failure)
+        failure = socket.read_all(response);
+    if (failure) {
+        fmt::print("error {}\n", *failure);
+        return 0;
+    }
+    // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+    const auto space = response.find(' ');
+    const auto body = response.find("\r\n\r\n");
+    if (response.rfind("HTTP/", 0) != 0 || space == std::string::npos || body == std::string::npos) {
+        fmt::print("error malformed-response\n");
+        return 0;
+    }
+    std::string text = response.substr(body + 4);
+    std::erase(text, '\n');
+    std::erase(text, '\r');
+    fmt::print("http {} {}\n", response.substr(space + 1, 3), text);
+    return 0;
+}
+
 // bind() to the address and port, as a server would before listening: the
 // socket hooks may refuse it (a NodePort is taken).
 int run_bind(const Target& target, const std::string& protocol) {
@@ -563,6 +639,13 @@ int run_client(int argc, char** argv) {
     CLI::App* connect_once = add_mode("connect-once", "one connection and one request");
     add_protocol(connect_once);
     add_v4mapped(connect_once);
+    CLI::App* udp_flows = add_mode("udp-flows", "one datagram from each of --count source ports");
+    add_count(udp_flows);
+    std::uint16_t first_source_port = 0;
+    udp_flows->add_option("--first-source-port", first_source_port, "the first source port")
+        ->required()
+        ->check(CLI::Range(1024, 65535));
+    CLI::App* http_get = add_mode("http-get", "GET / and print the status and body");
     CLI::App* bind = add_mode("bind", "bind() a socket to the address and port, nothing sent");
     add_protocol(bind);
     add_v4mapped(bind);
@@ -624,6 +707,16 @@ int run_client(int argc, char** argv) {
         return run_udp_connected(target, count);
     if (*hold)
         return run_hold(target, protocol);
+    if (*udp_flows) {
+        if (first_source_port + count - 1 > 65535) {
+            fmt::print(stderr, "kpr-test-client: --first-source-port {} --count {} goes past 65535\n",
+                       first_source_port, count);
+            return exit_usage;
+        }
+        return run_udp_flows(target, first_source_port, count);
+    }
+    if (*http_get)
+        return run_http_get(target);
     if (*bind)
         return run_bind(target, protocol);
     return run_connect_once(target, protocol);

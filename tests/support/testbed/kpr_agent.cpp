@@ -59,6 +59,8 @@ std::vector<std::string> KprAgent::run_command() const {
         argv.insert(argv.end(), {"--tc-object", pod_policy_->tc_object.string(), "--node-name", pod_policy_->node_name});
         for (const auto& address : pod_policy_->node_addresses)
             argv.insert(argv.end(), {"--node-address", address});
+        for (const auto& interface : pod_policy_->external_interfaces)
+            argv.insert(argv.end(), {"--external-interface", interface});
     }
     return where_pods_are(std::move(argv));
 }
@@ -108,6 +110,11 @@ int sync_field(std::string_view line, std::string_view key) {
     if (at == std::string_view::npos)
         throw std::runtime_error(fmt::format("no {} in \"{}\"", key, line));
     return std::stoi(std::string(line.substr(at + needle.size())));
+}
+
+long shown_count(std::string_view shown, std::string_view label) {
+    const auto at = shown.find(label);
+    return at == std::string_view::npos ? -1 : std::stol(std::string(shown.substr(at + label.size())));
 }
 
 } // namespace kpr::testbed

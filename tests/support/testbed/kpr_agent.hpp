@@ -27,12 +27,14 @@ namespace kpr::testbed {
 
 inline constexpr std::chrono::seconds agent_timeout{20};
 
-// The agent's TC side: --tc-object, --node-name, --node-address.
+// The agent's TC side: --tc-object, --node-name, --node-address, and
+// --external-interface for the north-south path.
 struct PodPolicy {
     std::filesystem::path tc_object;
     const NetNs* node = nullptr; // where the pods' veths are (Topology::node())
     std::string node_name = "node";
     std::vector<std::string> node_addresses;
+    std::vector<std::string> external_interfaces = {};
 };
 
 class KprAgent {
@@ -82,5 +84,9 @@ class KprAgent {
 
 // The value of key=<value> in a "synced ..." line, e.g. sync_field(line, "problems").
 int sync_field(std::string_view synced_line, std::string_view key);
+
+// The number after label in `kpr-agent show`'s output, e.g.
+// shown_count(shown, "drops policy_denied_ingress: "); -1 when absent.
+long shown_count(std::string_view shown, std::string_view label);
 
 } // namespace kpr::testbed

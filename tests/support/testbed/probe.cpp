@@ -25,8 +25,10 @@ int sum_of(const std::map<std::string, int>& counts) {
 } // namespace
 
 Process start_echo_server(const NetNs& ns, std::string_view name,
-                          const std::vector<std::uint16_t>& ports) {
+                          const std::vector<std::uint16_t>& ports, bool report_client) {
     std::vector<std::string> argv{std::string(test_server_path), "--name", std::string(name)};
+    if (report_client)
+        argv.emplace_back("--report-client");
     for (const auto port : ports) {
         argv.emplace_back("--port");
         argv.push_back(std::to_string(port));
@@ -34,6 +36,11 @@ Process start_echo_server(const NetNs& ns, std::string_view name,
     Process server = ns.spawn(argv);
     server.expect_line("ready", server_start_timeout);
     return server;
+}
+
+std::string endpoint_text(std::string_view address, int port) {
+    return address.find(':') != std::string_view::npos ? fmt::format("[{}]:{}", address, port)
+                                                        : fmt::format("{}:{}", address, port);
 }
 
 int ProbeReport::total_responses() const {

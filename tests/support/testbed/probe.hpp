@@ -20,8 +20,13 @@ namespace kpr::testbed {
 
 // Starts kpr-test-server --name name --port ... inside ns and returns once it
 // printed "ready"; throws std::runtime_error (with its output) otherwise.
+// With report_client, each reply is "<name>@<client address>".
 Process start_echo_server(const NetNs& ns, std::string_view name,
-                          const std::vector<std::uint16_t>& ports);
+                          const std::vector<std::uint16_t>& ports, bool report_client = false);
+
+// An address and port as the client prints getpeername() and recvfrom()
+// results: "10.0.0.1:80", "[fd00::1]:80".
+std::string endpoint_text(std::string_view address, int port);
 
 // What an aggregated kpr-test-client mode (tcp, udp, udp-connected) printed,
 // as counts per distinct value.

@@ -10,7 +10,7 @@
 namespace kpr::testbed {
 namespace {
 
-// 10.244.0.<k> with k = first_host + index must stay a host address.
+// <prefix><k> with k = first_host + index must stay a host address.
 constexpr int first_host = 10;
 constexpr int last_host = 254;
 
@@ -32,8 +32,9 @@ NetNs make_node(const std::string& name) {
 
 } // namespace
 
-Topology::Topology(std::string_view tag)
-    : namespace_prefix_(test_object_name(tag)), node_(make_node(namespace_prefix_ + "-node")) {}
+Topology::Topology(std::string_view tag, PodNetwork network)
+    : namespace_prefix_(test_object_name(tag)), network_(std::move(network)),
+      node_(make_node(namespace_prefix_ + "-node")) {}
 
 const Pod& Topology::add_pod(std::string_view name) {
     if (!valid_pod_name(name))
@@ -49,8 +50,8 @@ const Pod& Topology::add_pod(std::string_view name) {
 
     Pod pod{.name = std::string(name),
             .ns = NetNs(fmt::format("{}-{}", namespace_prefix_, name)),
-            .ipv4 = fmt::format("10.244.0.{}", host),
-            .ipv6 = fmt::format("fd00:244::{}", host),
+            .ipv4 = fmt::format("{}{}", network_.ipv4_prefix, host),
+            .ipv6 = fmt::format("{}{}", network_.ipv6_prefix, host),
             .node_interface = fmt::format("kv{}", index)};
     const std::string& veth = pod.node_interface;
 

@@ -3,7 +3,8 @@
 // pair and reached through a /32 (/128) route, as Calico-style CNIs do.
 // Nothing links to the machine's own namespace, so pod traffic cannot leave.
 //
-//   pod k:  eth0  10.244.0.<k>/32, fd00:244::<k>/128   (k = 10 + index)
+//   pod k:  eth0  10.244.0.<k>/32, fd00:244::<k>/128   (k = 10 + index;
+//           another PodNetwork gives other prefixes, for a second node)
 //           default via 169.254.1.1 (v4), via fe80::1 (v6)
 //   node:   lo 169.254.1.1/32; kv<index> fe80::1/64; forwarding on
 #pragma once
@@ -27,13 +28,19 @@ struct Pod {
     std::string node_interface;
 };
 
+// Where a node's pods get their addresses: <prefix><k>.
+struct PodNetwork {
+    std::string ipv4_prefix = "10.244.0.";
+    std::string ipv6_prefix = "fd00:244::";
+};
+
 class Topology {
   public:
     static constexpr std::string_view gateway_ipv4 = "169.254.1.1";
     static constexpr std::string_view gateway_ipv6 = "fe80::1";
 
     // Creates the node namespace kprt-<pid>-<tag>-node.
-    explicit Topology(std::string_view tag);
+    explicit Topology(std::string_view tag, PodNetwork network = {});
     Topology(const Topology&) = delete;
     Topology& operator=(const Topology&) = delete;
     // Pods go first, then the node; their interfaces go with them.
@@ -51,6 +58,7 @@ class Topology {
 
   private:
     std::string namespace_prefix_;
+    PodNetwork network_;
     NetNs node_;
     // A deque: add_pod hands out references that later pods must not move.
     std::deque<Pod> pods_;
